@@ -1,0 +1,171 @@
+"""Read YAML files and Markdown front matter with the line of every key.
+
+Never swallows an error: a YAML syntax error becomes a Problem with its line and a hint in
+plain words, and loading goes on with the other files.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from .problems import Problems
+
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
+
+
+class LineDict(dict):
+    """A mapping that remembers the line of each key (and its own first line)."""
+
+    __slots__ = ("lines", "line")
+
+
+class LineList(list):
+    """A sequence that remembers the line of each item."""
+
+    __slots__ = ("lines", "line")
+
+
+class _LineLoader(_Base):
+    """SafeLoader that keeps line numbers and reads a few YAML 1.1 traps as editors mean them."""
+
+    yaml_implicit_resolvers = {k: list(v) for k, v in _Base.yaml_implicit_resolvers.items()}
+
+
+# `start: 13:30` would be the number 810 (YAML 1.1 base 60) and `urn: 012345` an octal number:
+# read both as text, which is what an editor means by them.
+for _first in "0123456789":
+    _LineLoader.yaml_implicit_resolvers.setdefault(_first, []).insert(
+        0, ("tag:yaml.org,2002:str", re.compile(r"^(?:\d{1,2}:\d{2}(?::\d{2})?|0\d+)$")))
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
+    data = LineDict()
+    data.lines = {}
+    data.line = node.start_mark.line + 1
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool, dt.date)) or key is None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a field name must be plain text", key_node.start_mark)
+        key = str(key) if not isinstance(key, str) else key
+        if key in data:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"field {key!r} is given twice", key_node.start_mark)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode):
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    data.lines = [child.start_mark.line + 1 for child in node.value]
+    yield data
+    data.extend(loader.construct_object(child, deep=True) for child in node.value)
+
+
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode):
+    # An impossible date such as 2027-02-30 stays text, so the field's validator can report it
+    # with its line instead of the YAML library failing with a bare ValueError.
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return node.value
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+def _hint(problem: str, context: str) -> str:
+    """Plain words for the YAML errors editors actually make."""
+    text = f"{context} {problem}"
+    if "mapping values are not allowed" in text:
+        return "a value holds ': ' (colon and space); put the whole value in double quotes"
+    if "found character '\\t'" in text or "\\t" in text:
+        return "a tab is used for indentation; indent with spaces"
+    if "did not find expected '-'" in text or "expected <block end>" in text:
+        return "the indentation is uneven; line up the fields (spaces, not tabs)"
+    if "found undefined alias" in text or "found unknown escape" in text:
+        return "a value holds a special character (* or \\); put it in quotes"
+    if "could not find expected ':'" in text:
+        return "a line is missing its ':' between field name and value, or a quote is not closed"
+    if "found unexpected end of stream" in text or "while scanning a quoted scalar" in text:
+        return "a quote is opened but never closed"
+    if "given twice" in text or "field name" in text:
+        return problem
+    return f"YAML syntax error: {problem}"
+
+
+def _yaml_problem(err: yaml.YAMLError, offset: int) -> tuple[int, str]:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line = mark.line + 1 + offset if mark else offset + 1
+    return line, _hint(str(getattr(err, "problem", "") or err), str(getattr(err, "context", "") or ""))
+
+
+def parse_yaml(text: str, path: str, problems: Problems, *, offset: int = 0) -> Any:
+    """Parse YAML text; on a syntax error add a Problem and return None. offset shifts lines."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        line, message = _yaml_problem(err, offset)
+        problems.error(path, line, "", message)
+        return None
+
+
+@dataclass
+class Document:
+    """One record file: its fields (with lines), and for Markdown its body."""
+
+    path: str                      # relative, with forward slashes, for messages
+    data: Any                      # LineDict normally; None after a syntax error
+    body: str | None = None        # Markdown after the front matter
+    body_line: int = 0
+
+
+def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        problems.error(rel, 0, "", f"not UTF-8 text (byte {err.start}); save the file as UTF-8")
+    except OSError as err:
+        problems.error(rel, 0, "", f"cannot read the file: {err.strerror}")
+    return None
+
+
+def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
+    text = _read_text(file, rel, problems)
+    data = parse_yaml(text, rel, problems) if text is not None else None
+    return Document(rel, data)
+
+
+_HANDLER = frontmatter.YAMLHandler()
+
+
+def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
+    """A Markdown record: YAML front matter between '---' lines, then the body."""
+    text = _read_text(file, rel, problems)
+    if text is None:
+        return Document(rel, None)
+    if not _HANDLER.detect(text):
+        problems.error(rel, 1, "", "the file must start with a line '---', then its fields, "
+                                   "then another '---' line, then the text")
+        return Document(rel, None)
+    try:
+        fm, body = _HANDLER.split(text)
+    except ValueError:
+        problems.error(rel, 1, "", "the fields are not closed: add a line '---' after the last field")
+        return Document(rel, None)
+    # fm keeps the newline after the opening '---', so its line numbers are the file's own;
+    # the body starts on the line after the closing '---'.
+    body_line = fm.count("\n") + 2
+    data = parse_yaml(fm, rel, problems)
+    return Document(rel, data, body.strip("\n"), body_line)

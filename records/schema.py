@@ -1,0 +1,378 @@
+"""Typed records, one validator per field. Messages are for editors, not developers.
+
+Vocabulary words and references to other records are *not* checked here: they depend on the
+whole tree and are checked in one place, ``check.py``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, Optional
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      PrivateAttr, ValidationInfo, field_validator,
+                      model_validator)
+
+STRANDS = {
+    "itt": "Initial teacher training",
+    "cpd": "Professional development",
+    "leadership": "Leadership development",
+    "school-support": "School-to-school support",
+    "sle": "Specialist Leaders of Education",
+    "research": "Research and development",
+}
+DEFAULT_VOCABULARY = {
+    "roles": ["teaching-assistant", "teacher", "ect", "trainee", "middle-leader", "senior-leader",
+              "headteacher", "governor", "senco", "support-staff"],
+    "phases": ["nursery", "infant", "junior", "primary", "secondary", "all-through", "special",
+               "post-16"],
+    "specialisms": ["early-reading", "english", "maths", "science", "send", "eyfs", "behaviour",
+                    "assessment", "leadership", "itt-mentoring"],
+}
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+# --- field types: each a small validator with a message an editor can act on -------------
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise ValueError("should be text")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("is empty; write some text")
+    return text
+
+
+def _line(value: Any) -> str:
+    text = _text(value)
+    if "\n" in text or "\r" in text:
+        raise ValueError("should be one line")
+    return text
+
+
+def _word(value: Any) -> str:
+    if not isinstance(value, str) or not ID_RE.match(value.strip()):
+        raise ValueError(f"{value!r} is not an id: use lower-case letters, digits and hyphens")
+    return value.strip()
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, str):       # `phase: primary` means [primary]
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("should be a list, e.g. [primary, secondary]")
+    return [_word(v) for v in value]
+
+
+def _non_empty(value: list) -> list:
+    if not value:
+        raise ValueError("needs at least one value")
+    return value
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError("should be a date without a time, e.g. 2027-01-14")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-14") from None
+
+
+def _time(value: Any) -> dt.time:
+    match = _TIME_RE.match(str(value).strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a time; write it 24-hour in quotes, e.g. \"13:30\"")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def _year_month(value: Any) -> str:
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.match(r"^\d{4}(-(0[1-9]|1[0-2]))?$", text):
+        raise ValueError(f"{value!r} should be a year or a year and month, e.g. 2014 or 2014-09")
+    return text
+
+
+def _url(value: Any) -> str:
+    text = _line(value)
+    parts = urlparse(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{text!r} is not a web address; write it in full, starting https://")
+    return text
+
+
+def _booking(value: Any) -> str:
+    text = _line(value)
+    parts = urlparse(text)
+    if parts.scheme == "mailto" and _EMAIL_RE.match(parts.path):
+        return text
+    if parts.scheme == "https" and parts.netloc:
+        return text
+    raise ValueError(f"{text!r} should be an https:// link or mailto:someone@example.org")
+
+
+def _email(value: Any) -> str:
+    text = _line(value)
+    if not _EMAIL_RE.match(text):
+        raise ValueError(f"{text!r} is not an email address")
+    return text
+
+
+def _timezone(value: Any) -> str:
+    text = _line(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a time zone; e.g. Europe/London") from None
+    return text
+
+
+def _money(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{value!r} should be a number of pounds, e.g. 0 for free or 45")
+    if value < 0:
+        raise ValueError("cannot be negative")
+    return value
+
+
+def _positive(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{value!r} should be a whole number of at least 1")
+    return value
+
+
+def _choice(*allowed: str):
+    def check(value: Any) -> str:
+        if value not in allowed:
+            from .problems import did_you_mean
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}{did_you_mean(value, allowed)}")
+        return value
+    return check
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Line = Annotated[str, BeforeValidator(_line)]
+Word = Annotated[str, BeforeValidator(_word)]
+Words = Annotated[list[str], BeforeValidator(_words)]
+SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty)]
+Date = Annotated[dt.date, BeforeValidator(_date)]
+Time = Annotated[dt.time, BeforeValidator(_time)]
+YearMonth = Annotated[str, BeforeValidator(_year_month)]
+Url = Annotated[str, BeforeValidator(_url)]
+Email = Annotated[str, BeforeValidator(_email)]
+
+
+class Record(BaseModel):
+    """Base of every record: unknown fields are kept (and warned about by the loader)."""
+
+    model_config = ConfigDict(extra="allow", frozen=False, arbitrary_types_allowed=True)
+    _id: str = PrivateAttr(default="")
+    _path: str = PrivateAttr(default="")
+    _source: Any = PrivateAttr(default=None)   # the parsed YAML, to find a field's line
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+
+class Contact(Record):
+    email: Email
+    phone: Optional[Line] = None
+    address: Line
+
+
+class Vocabulary(Record):
+    roles: SomeWords = Field(default_factory=lambda: list(DEFAULT_VOCABULARY["roles"]))
+    phases: SomeWords = Field(default_factory=lambda: list(DEFAULT_VOCABULARY["phases"]))
+    specialisms: SomeWords = Field(default_factory=lambda: list(DEFAULT_VOCABULARY["specialisms"]))
+
+
+class Alliance(Record):
+    name: Line
+    short_name: Optional[Line] = None
+    aim: Line
+    lead_school: Word
+    site_url: Url
+    signup_url: Optional[Url] = None
+    timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
+    contact: Contact
+    vocabulary: Vocabulary = Field(default_factory=Vocabulary)
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class Venue(Record):
+    name: Line
+    address: Line
+    notes: Optional[Text] = None
+
+
+class School(Record):
+    name: Line
+    phase: SomeWords
+    role: Annotated[str, BeforeValidator(_choice("teaching-school", "strategic-partner", "member"))]
+    town: Line
+    urn: Optional[str] = None
+    website: Optional[Url] = None
+    joined: Optional[YearMonth] = None
+
+    @field_validator("urn", mode="before")
+    @classmethod
+    def _urn(cls, value: Any) -> str:
+        text = str(value).strip()
+        if isinstance(value, bool) or not re.fullmatch(r"\d{6}", text):
+            raise ValueError(f"{value!r} is not a URN: a URN is exactly six digits, e.g. 123456")
+        return text
+
+
+class BoardMember(Record):
+    name: Line
+    position: Line
+    school: Optional[Word] = None
+    organisation: Optional[Line] = None
+
+    @model_validator(mode="after")
+    def _one_affiliation(self) -> "BoardMember":
+        if bool(self.school) == bool(self.organisation):
+            raise ValueError("give either `school:` (a school id) or `organisation:`, not both or neither")
+        return self
+
+
+class SLE(Record):
+    name: Line
+    school: Word
+    specialisms: SomeWords
+    phase: SomeWords
+    designated: Optional[YearMonth] = None
+    availability: Annotated[str, BeforeValidator(_choice("available", "limited", "unavailable"))] = "available"
+    photo: Optional[Line] = None
+    body: Text
+
+
+class Session(Record):
+    date: Date
+    start: Optional[Time] = None
+    end: Optional[Time] = None
+    venue: Word
+    title: Optional[Line] = None
+
+    @model_validator(mode="after")
+    def _times(self) -> "Session":
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both `start` and `end`, or neither for a whole day")
+        if self.start is not None and self.end <= self.start:
+            raise ValueError(f"end {self.end:%H:%M} is not after start {self.start:%H:%M}")
+        return self
+
+    @property
+    def online(self) -> bool:
+        return self.venue == "online"
+
+    def span(self) -> tuple[dt.time, dt.time]:
+        """Start and end; a session without times takes the whole day."""
+        return (self.start or dt.time.min, self.end or dt.time.max)
+
+
+class Course(Record):
+    title: Line
+    strand: Annotated[str, BeforeValidator(_choice(*STRANDS))]
+    summary: Line
+    audience: SomeWords
+    phase: Words = Field(default_factory=list)      # empty means every phase
+    sessions: list[Session]
+    facilitators: Words = Field(default_factory=list)
+    cost: Annotated[float, BeforeValidator(_money)]
+    places: Optional[Annotated[int, BeforeValidator(_positive)]] = None
+    # status before booking: booking's validator needs to know it
+    status: Annotated[str, BeforeValidator(_choice("open", "full", "cancelled"))] = "open"
+    booking: Optional[Annotated[str, BeforeValidator(_booking)]] = Field(default=None, validate_default=True)
+    body: Text
+
+    @field_validator("summary")
+    @classmethod
+    def _short_summary(cls, value: str) -> str:
+        if len(value) > 200:
+            raise ValueError(f"is {len(value)} characters; keep it to 200 or fewer")
+        return value
+
+    @field_validator("sessions", mode="before")
+    @classmethod
+    def _some_sessions(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise ValueError("needs at least one session, each with a date and a venue")
+        return value
+
+    @field_validator("booking")
+    @classmethod
+    def _booking_unless_cancelled(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("status", "open") != "cancelled":
+            raise ValueError("is required unless the course is cancelled: "
+                             "an https:// link or mailto: address")
+        return value
+
+    @property
+    def dated_sessions(self) -> list[Session]:
+        return sorted(self.sessions, key=lambda s: (s.date, s.span()))
+
+    @property
+    def first_date(self) -> dt.date:
+        return min(s.date for s in self.sessions)
+
+    @property
+    def last_date(self) -> dt.date:
+        return max(s.date for s in self.sessions)
+
+    def is_upcoming(self, today: dt.date) -> bool:
+        return self.last_date >= today
+
+    @property
+    def is_free(self) -> bool:
+        return self.cost == 0
+
+
+class NewsItem(Record):
+    title: Line
+    date: Date
+    summary: Line
+    body: str = ""
+
+
+class Audience(Record):
+    label: Line
+    roles: Words = Field(default_factory=list)
+    default: bool = False
+
+
+class Edition(Record):
+    subject: Line
+    date: Date
+    audiences: Optional[Words] = None                # None: every audience
+    course_weeks: Annotated[int, BeforeValidator(_positive)] = 8
+    body: Text
+
+    @field_validator("subject")
+    @classmethod
+    def _plain_subject(cls, value: str) -> str:
+        if re.search(r"<[a-zA-Z/!]", value):
+            raise ValueError("should be plain text, without HTML tags")
+        return value
+
+
+# Which model each kind of record uses; a Literal of known kinds keeps callers honest.
+Kind = Literal["alliance", "venue", "school", "board", "sle", "course", "news", "audience", "edition"]
+MODELS: dict[str, type[Record]] = {
+    "alliance": Alliance, "venue": Venue, "school": School, "board": BoardMember, "sle": SLE,
+    "course": Course, "news": NewsItem, "audience": Audience, "edition": Edition,
+}

@@ -1,0 +1,284 @@
+"""The whole alliance: every record file read, validated field by field, held in one place.
+
+``load_tree(root)`` reads ``root/content`` and ``root/courses`` and returns the records that
+are valid plus every problem found; cross-references are checked afterwards by check.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from .load import Document, LineDict, LineList, read_markdown, read_yaml
+from .problems import Problems, did_you_mean
+from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
+                     Record, School, Venue)
+
+
+@dataclass
+class Records:
+    root: Path
+    alliance: Alliance | None = None
+    venues: dict[str, Venue] = field(default_factory=dict)
+    schools: dict[str, School] = field(default_factory=dict)
+    board: list[BoardMember] = field(default_factory=list)
+    sles: dict[str, SLE] = field(default_factory=dict)
+    courses: dict[str, Course] = field(default_factory=dict)
+    news: list[NewsItem] = field(default_factory=list)          # newest first
+    audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
+    editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
+
+    # --- questions both halves ask ------------------------------------------------------
+    def upcoming(self, today: dt.date) -> list[Course]:
+        """Courses whose last session is today or later, soonest first."""
+        return sorted((c for c in self.courses.values() if c.is_upcoming(today)),
+                      key=lambda c: (c.first_date, c.title.lower(), c.id))
+
+    def past(self, today: dt.date) -> list[Course]:
+        """Courses whose last session is before today, most recent first."""
+        done = [c for c in self.courses.values() if not c.is_upcoming(today)]
+        return sorted(done, key=lambda c: (c.last_date, c.id), reverse=True)
+
+    def facilitated_by(self, sle_id: str) -> list[Course]:
+        return sorted((c for c in self.courses.values() if sle_id in c.facilitators),
+                      key=lambda c: (c.first_date, c.id))
+
+    def previous_edition(self, edition_id: str) -> Edition | None:
+        ordered = list(self.editions.values())
+        index = [e.id for e in ordered].index(edition_id)
+        return ordered[index - 1] if index > 0 else None
+
+    @property
+    def vocabulary(self):
+        from .schema import Vocabulary
+        return self.alliance.vocabulary if self.alliance else Vocabulary()
+
+
+# --- locating a field's line --------------------------------------------------------------
+
+def line_of(data: Any, loc: Iterable, default: int = 0) -> int:
+    """The line of the deepest key of ``loc`` found in the parsed YAML (LineDict/LineList)."""
+    line = getattr(data, "line", default) or default
+    for key in loc:
+        if isinstance(data, LineDict) and key in data:
+            line, data = data.lines.get(key, line), data[key]
+        elif isinstance(data, LineList) and isinstance(key, int) and 0 <= key < len(data):
+            line, data = data.lines[key], data[key]
+        else:
+            break
+    return line
+
+
+def field_name(loc: Iterable) -> str:
+    """('sessions', 1, 'venue') -> 'sessions[2].venue' (counted from 1, as editors count)."""
+    name = ""
+    for key in loc:
+        name += f"[{key + 1}]" if isinstance(key, int) else (f".{key}" if name else str(key))
+    return name
+
+
+_MESSAGES = {
+    "missing": "is required",
+    "list_type": "should be a list",
+    "model_type": "should be a group of fields (name: value) on the lines below it",
+    "model_attributes_type": "should be a group of fields (name: value) on the lines below it",
+    "dict_type": "should be a group of fields (name: value) on the lines below it",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "string_type": "should be text",
+}
+
+
+def _message(error: dict) -> str:
+    if error["type"] in ("value_error", "assertion_error"):
+        return str(error["ctx"]["error"])
+    return _MESSAGES.get(error["type"], error["msg"])
+
+
+def _validate(model: type[Record], data: Any, *, path: str, line: int, loc_prefix: tuple,
+              source: Any, problems: Problems, extra: dict | None = None) -> Record | None:
+    """Validate one record; every field error becomes a Problem with its line."""
+    if not isinstance(data, dict):
+        problems.error(path, line, field_name(loc_prefix),
+                       "should be a group of fields (name: value), one per line")
+        return None
+    try:
+        record = model.model_validate({**data, **(extra or {})})
+    except ValidationError as err:
+        for error in err.errors(include_url=False):
+            loc = loc_prefix + tuple(error["loc"])
+            problems.error(path, line_of(source, loc, line), field_name(loc), _message(error))
+        return None
+    _warn_unknown(record, data, path, loc_prefix, source, problems)
+    return record
+
+
+def _warn_unknown(record: BaseModel, data: Any, path: str, loc: tuple, source: Any,
+                  problems: Problems) -> None:
+    """Unknown fields are warnings (errors under --strict), with the nearest known field."""
+    known = [name for name in type(record).model_fields if name != "body"]
+    for name in (record.model_extra or {}):
+        problems.warning(path, line_of(source, loc + (name,)), field_name(loc + (name,)),
+                         f"unknown field{did_you_mean(name, known)}")
+    for name in type(record).model_fields:
+        value = getattr(record, name)
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, BaseModel):
+                sub = loc + ((name, i) if isinstance(value, list) else (name,))
+                _warn_unknown(item, None, path, sub, source, problems)
+
+
+def _keep(record: Record | None, record_id: str, path: str, source: Any) -> Record | None:
+    if record is not None:
+        record._id, record._path, record._source = record_id, path, source
+    return record
+
+
+def source_line(record: Record, *loc) -> int:
+    return line_of(record._source, loc, 1)
+
+
+# --- one reader per kind of file ------------------------------------------------------------
+
+def _rel(root: Path, file: Path) -> str:
+    return file.relative_to(root).as_posix()
+
+
+def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, Path]]:
+    """(id, file) for each record file; misnamed or stray files are reported."""
+    directory = root / folder
+    if not directory.is_dir():
+        return []
+    found = []
+    for file in sorted(directory.iterdir()):
+        if file.name.startswith(".") or file.is_dir():
+            continue
+        if file.suffix != suffix:
+            problems.warning(_rel(root, file), 0, "", f"ignored: records here are {suffix} files")
+            continue
+        if not ID_RE.match(file.stem):
+            suggestion = "-".join("".join(c if c.isalnum() else " " for c in file.stem.lower()).split())
+            problems.error(_rel(root, file), 0, "", f"file name {file.stem!r} is not a valid id: "
+                           f"use lower-case letters, digits and hyphens, e.g. {suggestion}{suffix}")
+            continue
+        found.append((file.stem, file))
+    return found
+
+
+def _markdown_records(root: Path, folder: str, model: type[Record], problems: Problems) -> dict[str, Record]:
+    out = {}
+    for record_id, file in _record_files(root, folder, ".md", problems):
+        doc: Document = read_markdown(file, _rel(root, file), problems)
+        if doc.data is None:
+            continue
+        if doc.body is not None and not doc.body.strip() and "body" in model.model_fields:
+            if model.model_fields["body"].is_required():
+                problems.error(doc.path, doc.body_line, "body", "the text after the '---' line is empty; "
+                               "write a description")
+                continue
+        extra = {"body": doc.body}
+        record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                           problems=problems, extra=extra)
+        if record is not None:
+            out[record_id] = _keep(record, record_id, doc.path, doc.data)
+    return out
+
+
+def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
+    file = root / rel
+    if not file.exists():
+        if required:
+            problems.error(rel, 0, "", "this file is missing; every alliance needs one")
+        return None
+    doc = read_yaml(file, rel, problems)
+    return doc if doc.data is not None else None
+
+
+def _keyed(root: Path, rel: str, model: type[Record], problems: Problems) -> dict[str, Record]:
+    """A file of records keyed by id (venues.yml, audiences.yml), in file order."""
+    doc = _yaml_mapping(root, rel, problems, required=False)
+    if doc is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        problems.error(rel, 1, "", "should list records by id, e.g. `centre:` then its fields indented")
+        return {}
+    out = {}
+    for key, data in doc.data.items():
+        line = doc.data.lines.get(key, 1)
+        if not ID_RE.match(str(key)):
+            problems.error(rel, line, str(key), "is not a valid id: use lower-case letters, digits and hyphens")
+            continue
+        record = _validate(model, data, path=rel, line=line, loc_prefix=(key,), source=doc.data,
+                           problems=problems)
+        if record is not None:
+            out[key] = _keep(record, key, rel, data)
+    return out
+
+
+def _board(root: Path, problems: Problems) -> list[BoardMember]:
+    rel = "content/board.yml"
+    doc = _yaml_mapping(root, rel, problems, required=False)
+    if doc is None:
+        return []
+    if not isinstance(doc.data, list):
+        problems.error(rel, 1, "", "should be a list: each member starts with '- name: ...'")
+        return []
+    members = []
+    for i, data in enumerate(doc.data):
+        record = _validate(BoardMember, data, path=rel, line=doc.data.lines[i], loc_prefix=(i,),
+                           source=doc.data, problems=problems)
+        if record is not None:
+            members.append(_keep(record, str(i + 1), rel, data))
+    return members
+
+
+def _schools(root: Path, problems: Problems) -> dict[str, School]:
+    out = {}
+    for school_id, file in _record_files(root, "content/schools", ".yml", problems):
+        doc = read_yaml(file, _rel(root, file), problems)
+        if doc.data is None:
+            continue
+        record = _validate(School, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                           problems=problems)
+        if record is not None:
+            out[school_id] = _keep(record, school_id, doc.path, doc.data)
+    return out
+
+
+def _alliance(root: Path, problems: Problems) -> Alliance | None:
+    doc = _yaml_mapping(root, "content/alliance.yml", problems, required=True)
+    if doc is None:
+        return None
+    record = _validate(Alliance, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                       problems=problems)
+    return _keep(record, "alliance", doc.path, doc.data)
+
+
+def load_tree(root: Path | str) -> tuple[Records, Problems]:
+    """Read and validate every record under root; never stops at the first problem."""
+    root = Path(root)
+    problems = Problems()
+    if not (root / "content").is_dir():
+        problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
+        return Records(root), problems
+    news = _markdown_records(root, "content/news", NewsItem, problems)
+    editions = _markdown_records(root, "content/newsletters", Edition, problems)
+    records = Records(
+        root=root,
+        alliance=_alliance(root, problems),
+        venues=_keyed(root, "content/venues.yml", Venue, problems),
+        schools=_schools(root, problems),
+        board=_board(root, problems),
+        sles=_markdown_records(root, "content/sles", SLE, problems),
+        courses=_markdown_records(root, "courses", Course, problems),
+        news=sorted(news.values(), key=lambda n: (n.date, n.id), reverse=True),
+        audiences=_keyed(root, "content/audiences.yml", Audience, problems),
+        editions=dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0]))),
+    )
+    return records, problems
