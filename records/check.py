@@ -23,17 +23,19 @@ class _Checker:
         self.p = problems
         vocab = records.vocabulary
         self.words = {"roles": vocab.roles, "phases": vocab.phases, "specialisms": vocab.specialisms}
+        self.word_sets = {kind: set(words) for kind, words in self.words.items()}
+        self.venue_ids = set(records.venues) | {ONLINE}
 
     def ref(self, record: Record, loc: tuple, value: str, known: Iterable[str], what: str,
             path: str | None = None) -> None:
-        known = list(known)
-        if value not in known:
+        if value not in known:      # known: a dict or set, so this is a hash lookup
             self.p.error(path or record.path, source_line(record, *loc), _name(loc),
                          f"unknown {what} {value!r}{did_you_mean(value, known)}")
 
     def vocab(self, record: Record, field: str, values: list[str], kind: str, loc: tuple = ()) -> None:
+        known = self.word_sets[kind]
         for i, value in enumerate(values):
-            if value not in self.words[kind]:
+            if value not in known:
                 singular = {"roles": "role", "phases": "phase", "specialisms": "specialism"}[kind]
                 self.p.error(record.path, source_line(record, *loc, field, i), _name(loc + (field,)),
                              f"unknown {singular} {value!r}{did_you_mean(value, self.words[kind])}; "
@@ -80,9 +82,8 @@ def check_tree(records: Records, problems: Problems) -> None:
 def _check_course(c: _Checker, course: Course) -> None:
     c.vocab(course, "audience", course.audience, "roles")
     c.vocab(course, "phase", course.phase, "phases")
-    venues = list(c.r.venues) + [ONLINE]
     for i, session in enumerate(course.sessions):
-        c.ref(course, ("sessions", i, "venue"), session.venue, venues, "venue")
+        c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
     for i, sle_id in enumerate(course.facilitators):
         c.ref(course, ("facilitators", i), sle_id, c.r.sles, "SLE")
 

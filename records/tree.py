@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .load import Document, LineDict, LineList, read_markdown, read_yaml
+from .files import Document, LineDict, LineList, read_markdown, read_yaml
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue)
@@ -114,24 +114,41 @@ def _validate(model: type[Record], data: Any, *, path: str, line: int, loc_prefi
             loc = loc_prefix + tuple(error["loc"])
             problems.error(path, line_of(source, loc, line), field_name(loc), _message(error))
         return None
-    _warn_unknown(record, data, path, loc_prefix, source, problems)
+    _warn_unknown(model, data, path, loc_prefix, source, problems)
     return record
 
 
-def _warn_unknown(record: BaseModel, data: Any, path: str, loc: tuple, source: Any,
+def _nested_models(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """Field name -> the model of its value (or of each item of its list), for nested groups."""
+    nested = {}
+    for name, info in model.model_fields.items():
+        for candidate in (info.annotation, *getattr(info.annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                nested[name] = candidate
+    return nested
+
+
+def _warn_unknown(model: type[BaseModel], data: Any, path: str, loc: tuple, source: Any,
                   problems: Problems) -> None:
     """Unknown fields are warnings (errors under --strict), with the nearest known field."""
-    known = [name for name in type(record).model_fields if name != "body"]
-    for name in (record.model_extra or {}):
+    known = model.model_fields
+    for name in data.keys() - known.keys():
+        suggestion = did_you_mean(name, [k for k in known if k != "body"])
         problems.warning(path, line_of(source, loc + (name,)), field_name(loc + (name,)),
-                         f"unknown field{did_you_mean(name, known)}")
-    for name in type(record).model_fields:
-        value = getattr(record, name)
-        items = value if isinstance(value, list) else [value]
-        for i, item in enumerate(items):
-            if isinstance(item, BaseModel):
-                sub = loc + ((name, i) if isinstance(value, list) else (name,))
-                _warn_unknown(item, None, path, sub, source, problems)
+                         f"unknown field{suggestion}")
+    if model not in _NESTED:
+        _NESTED[model] = _nested_models(model)
+    for name, sub in _NESTED[model].items():
+        value = data.get(name)
+        if isinstance(value, dict):
+            _warn_unknown(sub, value, path, loc + (name,), source, problems)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    _warn_unknown(sub, item, path, loc + (name, i), source, problems)
+
+
+_NESTED: dict[type, dict[str, type[BaseModel]]] = {}
 
 
 def _keep(record: Record | None, record_id: str, path: str, source: Any) -> Record | None:
@@ -171,23 +188,38 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
     return found
 
 
-def _markdown_records(root: Path, folder: str, model: type[Record], problems: Problems) -> dict[str, Record]:
+def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]]
+                         ) -> tuple[dict[str, Record], list]:
+    """Read and validate some Markdown records; runs in a worker process for big trees."""
+    problems = Problems()
     out = {}
-    for record_id, file in _record_files(root, folder, ".md", problems):
+    for record_id, file in items:
         doc: Document = read_markdown(file, _rel(root, file), problems)
         if doc.data is None:
             continue
-        if doc.body is not None and not doc.body.strip() and "body" in model.model_fields:
-            if model.model_fields["body"].is_required():
-                problems.error(doc.path, doc.body_line, "body", "the text after the '---' line is empty; "
-                               "write a description")
-                continue
-        extra = {"body": doc.body}
+        body_field = model.model_fields.get("body")
+        if body_field is not None and body_field.is_required() and not (doc.body or "").strip():
+            problems.error(doc.path, doc.body_line, "body",
+                           "the text after the '---' line is empty; write a description")
+            continue
         record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
-                           problems=problems, extra=extra)
+                           problems=problems, extra={"body": doc.body})
         if record is not None:
             out[record_id] = _keep(record, record_id, doc.path, doc.data)
-    return out
+    return out, problems.items
+
+
+def _markdown_kinds(root: Path, kinds: dict[str, type[Record]], problems: Problems
+                    ) -> dict[str, dict[str, Record]]:
+    """Every Markdown record folder, by folder. (A process pool was tried here: sending the
+    validated records back between processes cost more than the parsing it shared out.)"""
+    results = {}
+    for folder, model in kinds.items():
+        found, found_problems = _read_markdown_files(
+            root, model, _record_files(root, folder, ".md", problems))
+        results[folder] = found
+        problems.extend(found_problems)
+    return results
 
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
@@ -267,16 +299,17 @@ def load_tree(root: Path | str) -> tuple[Records, Problems]:
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
-    news = _markdown_records(root, "content/news", NewsItem, problems)
-    editions = _markdown_records(root, "content/newsletters", Edition, problems)
+    md = _markdown_kinds(root, {"content/news": NewsItem, "content/newsletters": Edition,
+                                "content/sles": SLE, "courses": Course}, problems)
+    news, editions = md["content/news"], md["content/newsletters"]
     records = Records(
         root=root,
         alliance=_alliance(root, problems),
         venues=_keyed(root, "content/venues.yml", Venue, problems),
         schools=_schools(root, problems),
         board=_board(root, problems),
-        sles=_markdown_records(root, "content/sles", SLE, problems),
-        courses=_markdown_records(root, "courses", Course, problems),
+        sles=md["content/sles"],
+        courses=md["courses"],
         news=sorted(news.values(), key=lambda n: (n.date, n.id), reverse=True),
         audiences=_keyed(root, "content/audiences.yml", Audience, problems),
         editions=dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0]))),
