@@ -48,19 +48,23 @@ class MimeTemplate:
         self.boundary = "=_tsa_" + make_msgid(domain="boundary").strip("<>").replace("@", "_")
         head = [
             ("From", _address(sender.name, sender.address)),
-            ("Subject", _header_value(variant.subject)),
+            ("Subject", variant.subject),
             ("Date", date or formatdate(localtime=False, usegmt=True)),
             ("MIME-Version", "1.0"),
         ]
         if sender.reply_to:
             head.append(("Reply-To", sender.reply_to))
         head += [(k, v) for k, v in variant.headers.items()]
-        self._head = CRLF.join(f"{k}: {v}" for k, v in head)
+        # Headers without placeholders are encoded once; the others per reader, after
+        # substitution, since a reader's value may need RFC 2047 encoding.
+        self._static = CRLF.join(f"{k}: {_header_value(v)}" for k, v in head if "%%" not in v)
+        self._dynamic = [(k, v) for k, v in head if "%%" in v]
 
     def render(self, recipient: Recipient) -> bytes:
         values = dict(recipient.vars)
         message_id = values["message_id"]
-        head = substitute(self._head, values)
+        head = CRLF.join([self._static] + [f"{k}: {_header_value(substitute(v, values))}"
+                                           for k, v in self._dynamic])
         b = self.boundary
         parts = [
             f"To: {_address(recipient.name, recipient.address)}",
