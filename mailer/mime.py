@@ -2,8 +2,12 @@
 
 Building an ``EmailMessage`` per reader costs ~2 ms (STACK-NOTES); here a variant's
 invariant parts are prepared once (:class:`MimeTemplate`) and each reader costs a few
-``str.replace`` calls and one quoted-printable encoding in C (``binascii.b2a_qp``).
-Placeholders are substituted *before* encoding, so encoding can never split them.
+``str.replace`` calls and the quoted-printable encoding of the reader's own values only.
+Encoding a whole 20 KB part per reader (``binascii.b2a_qp``) capped the rate near 2,000
+messages a second, so each part is split at its placeholders and the fixed pieces are
+encoded once, each ending in a soft line break (``=`` CRLF, which decoding removes); a
+reader's values are encoded the same way and slotted in between. Every encoded line stays
+within 76 characters and the decoded text is exactly the substituted text.
 """
 from __future__ import annotations
 
@@ -36,8 +40,54 @@ def substitute(template: str, values: dict[str, str]) -> str:
 
 
 def _qp(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\n", CRLF)
-    return binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True).decode("ascii")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)   # a bare CR is a line break too
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True).decode("ascii")
+    # b2a_qp writes soft breaks as a bare LF when the text has no CRLF of its own
+    return encoded.replace("\r\n", "\n").replace("\n", CRLF)
+
+
+_SOFT_BREAK = "=" + CRLF
+_MAX_LINE = 76     # RFC 2045: encoded lines, soft-break "=" included
+
+
+def _qp_piece(text: str) -> str:
+    """Encode a piece that starts a line and end it with a soft line break, so that pieces
+    encoded separately join into one valid quoted-printable body."""
+    encoded = _qp(text)
+    start = encoded.rfind("\n") + 1
+    last = encoded[start:]
+    if len(last) >= _MAX_LINE:          # no room left for the "=": break before the last token
+        i = 0
+        while i < len(last):
+            step = 3 if last[i] == "=" else 1
+            if i + step > _MAX_LINE - 1:
+                break
+            i += step
+        encoded = encoded[:start] + last[:i] + _SOFT_BREAK + last[i:]
+    return encoded + _SOFT_BREAK
+
+
+class _Body:
+    """A part's text split at its placeholders; the fixed pieces are encoded once."""
+
+    def __init__(self, text: str):
+        pieces = _PLACEHOLDER_RE.split(text)
+        self.names = pieces[1::2]
+        fixed = pieces[0::2]
+        self.fixed = [_qp_piece(p) for p in fixed[:-1]] + [_qp(fixed[-1])]
+
+    def render(self, values) -> str:
+        if not self.names:
+            return self.fixed[0]
+        out = [self.fixed[0]]
+        encoded: dict[str, str] = {}
+        for name, piece in zip(self.names, self.fixed[1:]):
+            value = encoded.get(name)
+            if value is None:
+                value = encoded[name] = _qp_piece(values[name])
+            out.append(value)
+            out.append(piece)
+        return "".join(out)
 
 
 class MimeTemplate:
@@ -59,6 +109,8 @@ class MimeTemplate:
         # substitution, since a reader's value may need RFC 2047 encoding.
         self._static = CRLF.join(f"{k}: {_header_value(v)}" for k, v in head if "%%" not in v)
         self._dynamic = [(k, v) for k, v in head if "%%" in v]
+        self._text = _Body(variant.text)
+        self._html = _Body(variant.html)
 
     def render(self, recipient: Recipient) -> bytes:
         values = dict(recipient.vars)
@@ -76,12 +128,12 @@ class MimeTemplate:
             'Content-Type: text/plain; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "",
-            _qp(substitute(self.variant.text, values)),
+            self._text.render(values),
             f"--{b}",
             'Content-Type: text/html; charset="utf-8"',
             "Content-Transfer-Encoding: quoted-printable",
             "",
-            _qp(substitute(self.variant.html, values)),
+            self._html.render(values),
             f"--{b}--",
             "",
         ]

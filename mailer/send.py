@@ -1,0 +1,297 @@
+"""The send loop: plan the edition, then batches from the ledger, each claimed before its request
+and recorded after its answer. What each provider error means for the ledger is decided here:
+
+==========================  ==========================================================
+provider raises             the batch, then the run
+==========================  ==========================================================
+(returns message ids)       sent; readers it did not account for become unknown
+TransientError              retried: Retry-After when given (429/503), else exponential
+                            backoff with full jitter; after ``max_attempts`` the batch is
+                            released (back to pending: it was not accepted) and the run stops
+RejectedError               failed with the provider's message; the run goes on
+OutcomeUnknownError         unknown (may or may not have gone out); the run goes on
+AuthError                   released; the run stops at once
+anything else               unknown (a request may have started); re-raised
+==========================  ==========================================================
+
+An error threshold stops a send going badly: ``max_consecutive_errors`` failed/unknown
+batches in a row, or more than ``error_threshold`` of the batches once ``min_batches`` were
+tried. A rate limit (messages per second) is kept across batches. Killed at any moment, a run
+leaves rows ``sending``; the next run turns them ``unknown`` (:meth:`Store.recover`) and sends
+exactly the readers still pending. Only one send runs at a time (a lock file beside the DB).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from records.newsletter import VariantKey
+
+from .audiences import key_from_ledger, ledger_phases
+from .compose import Composer
+from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, RejectedError,
+                             TransientError)
+from .store import Claim, Store
+
+
+class SendStopped(Exception):
+    """The run stopped before the end (auth, provider unavailable, error threshold): one line."""
+
+
+class SendLocked(Exception):
+    """Another send is running on this database."""
+
+
+@dataclass
+class SendOptions:
+    batch_size: int | None = None       # default: the provider's batch_size
+    rate: float = 0.0                   # messages per second; 0 = as fast as the provider takes
+    max_attempts: int = 5               # per batch, for TransientError
+    backoff_base: float = 1.0           # seconds; attempt n waits up to base * 2**(n-1)
+    backoff_cap: float = 60.0
+    max_retry_after: float = 600.0      # a Retry-After longer than this stops the run instead
+    error_threshold: float = 0.1
+    min_batches: int = 10
+    max_consecutive_errors: int = 3
+    resend_unknown: bool = False
+
+
+@dataclass
+class SendReport:
+    edition: str
+    provider: str
+    planned: int = 0                    # rows added to the ledger by this run
+    recovered: int = 0                  # rows left "sending" by a killed run, now unknown
+    requeued_unknown: int = 0           # unknown rows put back to pending (--resend-unknown)
+    skipped: int = 0                    # readers who unsubscribed or were forgotten since the plan
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    batches: int = 0
+    retries: int = 0
+    stopped: str | None = None
+    elapsed: float = 0.0
+    by_variant: Counter = field(default_factory=Counter)
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.failed + self.unknown
+
+    @property
+    def rate(self) -> float:
+        return self.attempted / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@contextmanager
+def send_lock(db_path: Path) -> Iterator[None]:
+    """One send at a time per database; the OS drops the lock when the process dies."""
+    lock_path = Path(str(db_path) + ".send-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SendLocked(f"another send is running on {db_path}; wait for it to finish") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+class SendRun:
+    """One run of ``send EDITION``: plan, then claim -> provider.send -> record, batch by batch."""
+
+    def __init__(self, store: Store, composer: Composer, provider: Provider,
+                 options: SendOptions | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
+                 on_batch: Callable[[SendReport, int], None] | None = None):
+        self.store = store
+        self.composer = composer
+        self.provider = provider
+        self.options = options or SendOptions()
+        self.edition = composer.edition.id
+        self.batch_size = self.options.batch_size or provider.batch_size
+        self.clock, self.sleep, self.rng = clock, sleep, rng
+        self.on_batch = on_batch
+        self.report = SendReport(self.edition, provider.name)
+        self._tried = 0
+        self._bad = 0
+        self._consecutive_bad = 0
+        self._started = 0.0
+        self._budget_used = 0
+
+    # --- the run ---------------------------------------------------------------------------------
+    def run(self) -> SendReport:
+        with send_lock(self.store.path):
+            return self._run()
+
+    def _run(self) -> SendReport:
+        r = self.report
+        self._started = self.clock()
+        r.recovered = self.store.recover(self.edition)
+        if self.options.resend_unknown:
+            r.requeued_unknown = self.store.resend_unknown(self.edition)
+        r.planned = self.plan()
+        r.skipped += self.store.skip_unsendable(self.edition)
+        try:
+            for audience, phases, _count in self.store.pending_variants(self.edition):
+                if audience not in self.composer.records.audiences:
+                    continue   # an audience removed since the plan: its rows stay pending, listed by status
+                self.send_variant(key_from_ledger(audience, phases))
+        except SendStopped as stop:
+            r.stopped = str(stop)
+        finally:
+            r.skipped += self.store.skip_unsendable(self.edition)
+            r.elapsed = self.clock() - self._started
+        return r
+
+    def plan(self) -> int:
+        """A pending ledger row for every sendable reader of this edition; idempotent."""
+        planner = self.composer.planner
+
+        def rows():
+            for s in self.store.sendable_for(self.edition):
+                if s["state"] not in (None, "pending", "skipped"):
+                    continue       # already sending, sent, failed or unknown: never planned again
+                key = planner.variant(s["roles"], s["phases"])
+                if key is not None:
+                    yield s["id"], s["address_hash"], key.audience, ledger_phases(key)
+        return self.store.plan(self.edition, rows())
+
+    def send_variant(self, key: VariantKey) -> None:
+        variant = self.composer.variant(key)
+        phases = ledger_phases(key)
+        while True:
+            if self.options.rate > 0:
+                if not self.store.has_pending(self.edition, key.audience, phases):
+                    return
+                self.throttle()          # before the claim: rows never wait in "sending"
+            claim = self.store.claim(self.edition, key.audience, phases, self.batch_size,
+                                     self.provider.name, variant.key)
+            if claim is None:
+                return
+            self.send_claim(claim, key)
+
+    def send_claim(self, claim: Claim, key: VariantKey) -> None:
+        r = self.report
+        by_address = {reader.email: reader.ledger_id for reader in claim.readers}
+        r.batches += 1
+        in_request = False
+        try:
+            batch = Batch(self.edition, self.composer.variant(key),
+                          tuple(self.composer.recipient(reader) for reader in claim.readers),
+                          self.composer.sender)
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    in_request = True
+                    answer = self.provider.send(batch)
+                    in_request = False
+                    break
+                except TransientError as err:
+                    in_request = False
+                    self.retry_or_stop(claim, err, attempt)
+        except RejectedError as err:
+            self.store.finish(claim.batch_id, "failed", f"refused by {self.provider.name}: {err}")
+            r.failed += len(claim.readers)
+            self.count_batch(bad=True, why=f"refused: {err}")
+            return
+        except OutcomeUnknownError as err:
+            self.store.finish(claim.batch_id, "unknown", f"{self.provider.name}: {err}")
+            r.unknown += len(claim.readers)
+            self.count_batch(bad=True, why=f"outcome unknown: {err}")
+            return
+        except AuthError as err:
+            self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
+            raise SendStopped(f"{self.provider.name} refused our credentials: {err}; nothing more "
+                              "was sent (check MAILER_API_KEY or MAILER_SMTP_URL)") from None
+        except SendStopped:
+            raise
+        except BaseException as err:
+            # a request may have been under way: never send these readers again on our own
+            if in_request:
+                self.store.finish(claim.batch_id, "unknown", f"interrupted during the request: {err!r}")
+            else:
+                self.store.finish(claim.batch_id, "pending", f"not sent: {err!r}")
+            raise
+        ids = {by_address[a]: mid for a, mid in answer.items() if a in by_address}
+        sent, unknown = self.store.finish_sent(claim.batch_id, ids)
+        r.sent += sent
+        r.unknown += unknown
+        r.by_variant[key.slug] += sent
+        self._budget_used += len(claim.readers)
+        self.count_batch(bad=bool(unknown), why="the provider did not account for every reader")
+        if self.on_batch:
+            self.on_batch(r, len(claim.readers))
+
+    # --- hook points: retry, rate limit, error threshold ---------------------------------------
+    def retry_or_stop(self, claim: Claim, err: TransientError, attempt: int) -> None:
+        o = self.options
+        if err.retry_after is not None:
+            delay = float(err.retry_after)
+            if delay > o.max_retry_after:
+                self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
+                raise SendStopped(f"{self.provider.name} asks us to wait {delay:.0f} s ({err}); "
+                                  "stopped, run send again later")
+        else:
+            delay = self.backoff(attempt)
+        if attempt >= o.max_attempts:
+            self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
+            raise SendStopped(f"{self.provider.name} unavailable after {attempt} attempts ({err}); "
+                              "the readers not yet sent stay pending: run send again later")
+        self.report.retries += 1
+        self.sleep(delay)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
+        o = self.options
+        return self.rng() * min(o.backoff_cap, o.backoff_base * 2 ** (attempt - 1))
+
+    def throttle(self) -> None:
+        """Keep to ``rate`` messages per second over the run."""
+        rate = self.options.rate
+        if rate <= 0 or not self._budget_used:
+            return
+        due = self._started + self._budget_used / rate
+        wait = due - self.clock()
+        if wait > 0:
+            self.sleep(wait)
+
+    def count_batch(self, *, bad: bool, why: str) -> None:
+        o = self.options
+        self._tried += 1
+        if not bad:
+            self._consecutive_bad = 0
+            return
+        self._bad += 1
+        self._consecutive_bad += 1
+        if self._consecutive_bad >= o.max_consecutive_errors:
+            raise SendStopped(f"{self._consecutive_bad} batches in a row went wrong (last: {why}); "
+                              "stopped: fix the cause, then run send again")
+        if self._tried >= o.min_batches and self._bad / self._tried > o.error_threshold:
+            raise SendStopped(f"{self._bad} of {self._tried} batches went wrong (last: {why}); "
+                              "stopped: fix the cause, then run send again")
+
+
+def dry_run(store: Store, composer: Composer) -> Counter:
+    """Who would get which variant now: readers not yet sent, per variant slug; nothing written."""
+    counts: Counter = Counter()
+    planner = composer.planner
+    for s in store.sendable_for(composer.edition.id):
+        if s["state"] not in (None, "pending", "skipped"):
+            continue
+        key = planner.variant(s["roles"], s["phases"])
+        if key is not None:
+            counts[key.slug] += 1
+    return counts
+
+
+__all__ = ["SendRun", "SendOptions", "SendReport", "SendStopped", "SendLocked", "send_lock", "dry_run"]

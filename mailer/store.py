@@ -1,0 +1,470 @@
+"""The mailer's database: subscribers, consent, suppressions and the send ledger (SQLite, WAL).
+
+One file (``data/mailer.sqlite3`` by default), never committed. The schema is versioned with
+``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store is opened.
+
+Subscribers
+    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source)
+    and a status: ``subscribed`` or ``unsubscribed``. Someone is *sendable* when they consented,
+    are subscribed, and their address hash is not in ``suppressions``.
+Suppressions
+    SHA-256 hashes of addresses that must never be written to again: unsubscribed, forgotten
+    (erased: the subscriber row is deleted and only the hash stays) or suppressed by a provider
+    (bounce, complaint). No import makes a suppressed address sendable again.
+The ledger
+    One row per (edition, address hash): nobody gets two emails of one edition. States::
+
+        pending --claim--> sending --provider answered--> sent (provider message id)
+                                   --provider refused---> failed (reason)
+                                   --answer lost--------> unknown
+                                   --not attempted------> pending (released)
+        pending --reader unsubscribed/forgotten since the plan--> skipped
+
+    A batch is claimed (rows marked ``sending``, one transaction) *before* its request and
+    finished *after* the answer, so a process killed at any moment leaves rows ``sending``;
+    :meth:`Store.recover` turns them into ``unknown`` at the next run, and ``unknown`` rows are
+    only sent again on explicit request (:meth:`Store.resend_unknown`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
+
+# Each migration is a list of statements, applied in one transaction; user_version = its index + 1.
+# Never edit a migration that has shipped: append a new one.
+MIGRATIONS: list[list[str]] = [
+    [  # 1: subscribers, suppressions, batches, ledger
+        """CREATE TABLE subscribers (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused
+            email           TEXT NOT NULL UNIQUE,              -- normalised: trimmed, lower-case
+            address_hash    TEXT NOT NULL UNIQUE,              -- sha256(email), hex
+            first_name      TEXT NOT NULL DEFAULT '',
+            last_name       TEXT NOT NULL DEFAULT '',
+            school          TEXT NOT NULL DEFAULT '',
+            roles           TEXT NOT NULL DEFAULT '',          -- vocabulary words, space-separated
+            phases          TEXT NOT NULL DEFAULT '',
+            interests       TEXT NOT NULL DEFAULT '',          -- strand ids
+            consent         INTEGER NOT NULL DEFAULT 0 CHECK (consent IN (0, 1)),
+            consent_date    TEXT,                              -- ISO date consent was given
+            consent_source  TEXT NOT NULL DEFAULT '',
+            status          TEXT NOT NULL DEFAULT 'subscribed'
+                            CHECK (status IN ('subscribed', 'unsubscribed')),
+            unsubscribed_at TEXT,
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        )""",
+        """CREATE TABLE suppressions (
+            address_hash TEXT PRIMARY KEY,
+            reason       TEXT NOT NULL,       -- unsubscribed | forgotten | bounce | complaint
+            source       TEXT NOT NULL DEFAULT '',
+            created_at   TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE batches (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            edition     TEXT NOT NULL,
+            provider    TEXT NOT NULL,
+            variant     TEXT NOT NULL,
+            size        INTEGER NOT NULL,
+            state       TEXT NOT NULL DEFAULT 'sending',  -- sending|sent|failed|unknown|released
+            reason      TEXT NOT NULL DEFAULT '',
+            claimed_at  TEXT NOT NULL,
+            finished_at TEXT
+        )""",
+        """CREATE TABLE ledger (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            edition       TEXT NOT NULL,
+            address_hash  TEXT NOT NULL,
+            subscriber_id INTEGER,                              -- NULL once the reader is forgotten
+            audience      TEXT NOT NULL,
+            phases        TEXT NOT NULL DEFAULT '',           -- the variant's phases, space-separated
+            state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN
+                          ('pending', 'sending', 'sent', 'failed', 'unknown', 'skipped')),
+            batch_id      INTEGER,                            -- batches.id
+            message_id    TEXT,                               -- the provider's id, once sent
+            reason        TEXT NOT NULL DEFAULT '',
+            planned_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL,
+            UNIQUE (edition, address_hash)
+        )""",
+        # partial indexes: only rows that are waiting or in flight, so a state change to sent,
+        # failed or unknown costs one index deletion, not a move within a big index
+        "CREATE INDEX ledger_pending ON ledger (edition, audience, phases, id) WHERE state = 'pending'",
+        "CREATE INDEX ledger_sending ON ledger (batch_id) WHERE state = 'sending'",
+        "CREATE INDEX ledger_subscriber ON ledger (subscriber_id)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", "school", "roles",
+                      "phases", "interests", "consent", "consent_date", "consent_source", "status",
+                      "unsubscribed_at", "created_at", "updated_at")
+
+# A subscriber row ``s`` may be written to:
+SENDABLE = ("s.consent = 1 AND s.status = 'subscribed' AND NOT EXISTS "
+            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash)")
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, another send running, ...): one line."""
+
+
+def normalise(address: str) -> str:
+    return address.strip().lower()
+
+
+def address_hash(address: str) -> str:
+    """SHA-256 of the normalised address, hex: what stays after an address is forgotten."""
+    return hashlib.sha256(normalise(address).encode("utf-8")).hexdigest()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def split_words(text: str) -> list[str]:
+    return text.split() if text else []
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One claimed ledger row with what a message to it needs."""
+
+    ledger_id: int
+    email: str
+    address_hash: str
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    batch_id: int
+    readers: tuple[Reader, ...]
+
+
+class Store:
+    """A connection to the mailer's database; use as a context manager or call close()."""
+
+    def __init__(self, path: Path | str, *, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"no database at {self.path}; import subscribers first")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0,
+                                    check_same_thread=False)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = FULL")   # a committed claim survives a power cut
+        self.conn.execute("PRAGMA cache_size = -32000")   # 32 MB: a 100,000-reader ledger stays in memory
+        # No FOREIGN KEY clauses: enforcing them tripled the cost of planning a send; the two
+        # references (ledger -> subscribers, ledger -> batches) are kept by this module alone.
+        self.migrate()
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    @property
+    def version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        version = self.version
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path} has schema version {version}, newer than this mailer's "
+                             f"{SCHEMA_VERSION}; update the mailer")
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction() as conn:
+                for statement in MIGRATIONS[number - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    # --- subscribers ---------------------------------------------------------------------------
+    def subscriber(self, address: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM subscribers WHERE email = ?",
+                                 (normalise(address),)).fetchone()
+
+    def subscribers(self, address: str | None = None) -> Iterator[sqlite3.Row]:
+        """Every subscriber (or one), by address; streamed, never all in memory."""
+        if address is not None:
+            return iter(self.conn.execute("SELECT * FROM subscribers WHERE email = ?",
+                                          (normalise(address),)).fetchall())
+        return self.conn.execute("SELECT * FROM subscribers ORDER BY email")
+
+    def sendable(self) -> Iterator[sqlite3.Row]:
+        """Subscribers who may be written to (consent, subscribed, not suppressed), streamed."""
+        return self.conn.execute(f"SELECT s.id, s.address_hash, s.roles, s.phases FROM subscribers s "
+                                 f"WHERE {SENDABLE} ORDER BY s.id")
+
+    def sendable_for(self, edition: str) -> Iterator[sqlite3.Row]:
+        """Sendable subscribers with their ledger state for ``edition`` (None if not planned)."""
+        return self.conn.execute(
+            f"SELECT s.id, s.address_hash, s.roles, s.phases, l.state FROM subscribers s "
+            f"LEFT JOIN ledger l ON l.edition = ? AND l.address_hash = s.address_hash "
+            f"WHERE {SENDABLE} ORDER BY s.id", (edition,))
+
+    def counts(self) -> dict[str, int]:
+        row = self.conn.execute(f"""SELECT COUNT(*) AS total,
+                COALESCE(SUM({SENDABLE}), 0) AS sendable,
+                COALESCE(SUM(s.status = 'unsubscribed'), 0) AS unsubscribed,
+                COALESCE(SUM(s.consent = 0 AND s.status = 'subscribed'), 0) AS no_consent
+            FROM subscribers s""").fetchone()
+        out = dict(row)
+        out["suppressed"] = self.conn.execute("SELECT COUNT(*) FROM suppressions").fetchone()[0]
+        return out
+
+    def suppression(self, hash_: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM suppressions WHERE address_hash = ?",
+                                 (hash_,)).fetchone()
+
+    def suppress_hash(self, hash_: str, reason: str, source: str = "") -> bool:
+        """Record a suppression; True if it is new. The first reason recorded is kept."""
+        cur = self.conn.execute(
+            "INSERT INTO suppressions (address_hash, reason, source, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (address_hash) DO NOTHING", (hash_, reason, source, now()))
+        return cur.rowcount == 1
+
+    def unsubscribe_hash(self, hash_: str, source: str = "") -> str:
+        """Unsubscribe by address hash (what a token carries). Returns what happened:
+        ``unsubscribed``, ``already`` (was unsubscribed or suppressed) or ``suppressed`` (no
+        subscriber with that hash: the suppression is recorded so no import adds it)."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id, status FROM subscribers WHERE address_hash = ?",
+                               (hash_,)).fetchone()
+            new = self.suppress_hash(hash_, "unsubscribed", source)
+            if row is None:
+                return "suppressed" if new else "already"
+            if row["status"] == "unsubscribed":
+                return "already"
+            stamp = now()
+            conn.execute("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
+                         "updated_at = ? WHERE id = ?", (stamp, stamp, row["id"]))
+            return "unsubscribed"
+
+    def unsubscribe(self, address: str, source: str = "command line") -> str:
+        return self.unsubscribe_hash(address_hash(address), source)
+
+    def forget(self, address: str, source: str = "command line") -> str:
+        """Erase a subscriber's personal data; keep only the hash as a suppression.
+        Returns ``forgotten``, ``already`` or ``suppressed`` (not in the database)."""
+        hash_ = address_hash(address)
+        self.conn.execute("PRAGMA secure_delete = ON")     # overwrite what is deleted, not just unlink it
+        try:
+            return self._forget(hash_, source)
+        finally:
+            self.conn.execute("PRAGMA secure_delete = OFF")
+
+    def _forget(self, hash_: str, source: str) -> str:
+        with self.transaction() as conn:
+            row = conn.execute("SELECT id FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
+            previous = self.suppression(hash_)
+            if previous is None:
+                self.suppress_hash(hash_, "forgotten", source)
+            elif previous["reason"] != "forgotten":
+                conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
+                             "WHERE address_hash = ?", (source, now(), hash_))
+            if row is None:
+                return "already" if previous is not None else "suppressed"
+            # ledger rows keep only the hash; none of them can be sent again
+            conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
+                         "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
+            conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
+            conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+        # erased data must not linger in free pages or in old page copies in the write-ahead log
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return "forgotten"
+
+    def sends_of(self, hash_: str) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT edition, state, updated_at FROM ledger WHERE address_hash = ? "
+                                 "ORDER BY id", (hash_,)).fetchall()
+
+    # --- the ledger -----------------------------------------------------------------------------
+    def plan(self, edition: str, rows: Iterable[tuple[int, str, str, str]], *, chunk: int = 5000) -> int:
+        """Insert a pending row per (subscriber id, address hash, audience, phases); idempotent.
+
+        Rows already planned keep their state (a sent reader is never planned again); a
+        pending or skipped row takes the reader's current variant and becomes pending again."""
+        sql = ("INSERT INTO ledger (edition, subscriber_id, address_hash, audience, phases, state, "
+               "planned_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) "
+               "ON CONFLICT (edition, address_hash) DO UPDATE SET subscriber_id = excluded.subscriber_id, "
+               "audience = excluded.audience, phases = excluded.phases, state = 'pending', reason = '', "
+               "updated_at = excluded.updated_at "
+               "WHERE ledger.state IN ('pending', 'skipped') AND (ledger.state = 'skipped' OR "
+               "ledger.audience <> excluded.audience OR ledger.phases <> excluded.phases)")
+        stamp = now()
+        before = self.total(edition)
+        with self.transaction() as conn:
+            buffer: list[tuple] = []
+            for subscriber_id, hash_, audience, phases in rows:
+                buffer.append((edition, subscriber_id, hash_, audience, phases, stamp, stamp))
+                if len(buffer) >= chunk:
+                    conn.executemany(sql, buffer)
+                    buffer.clear()
+            if buffer:
+                conn.executemany(sql, buffer)
+        return self.total(edition) - before
+
+    def total(self, edition: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM ledger WHERE edition = ?", (edition,)).fetchone()[0]
+
+    def recover(self, edition: str) -> int:
+        """Rows left ``sending`` by a run that died become ``unknown``: never sent again on their own."""
+        stamp = now()
+        with self.transaction() as conn:
+            conn.execute("UPDATE batches SET state = 'unknown', reason = 'interrupted', finished_at = ? "
+                         "WHERE edition = ? AND state = 'sending'", (stamp, edition))
+            cur = conn.execute("UPDATE ledger SET state = 'unknown', updated_at = ?, "
+                               "reason = 'interrupted while sending: may or may not have gone out' "
+                               "WHERE edition = ? AND state = 'sending'", (stamp, edition))
+            return cur.rowcount
+
+    def skip_unsendable(self, edition: str) -> int:
+        """Pending readers who were forgotten, unsubscribed or lost consent since the plan."""
+        stamp = now()
+        with self.transaction() as conn:
+            n = conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
+                             "WHERE edition = ? AND state = 'pending' AND subscriber_id IS NULL",
+                             (stamp, edition)).rowcount
+            n += conn.execute(
+                "UPDATE ledger SET state = 'skipped', updated_at = ?, reason = CASE "
+                " WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.address_hash = ledger.address_hash) "
+                "  THEN 'unsubscribed or suppressed' "
+                " WHEN (SELECT status FROM subscribers s WHERE s.id = ledger.subscriber_id) = 'unsubscribed' "
+                "  THEN 'unsubscribed' ELSE 'no consent' END "
+                f"WHERE edition = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM subscribers s "
+                f"WHERE s.id = ledger.subscriber_id AND {SENDABLE})", (stamp, edition)).rowcount
+            return n
+
+    def resend_unknown(self, edition: str) -> int:
+        """On explicit request only: put ``unknown`` rows back to ``pending``."""
+        with self.transaction() as conn:
+            return conn.execute("UPDATE ledger SET state = 'pending', batch_id = NULL, reason = '', "
+                                "updated_at = ? WHERE edition = ? AND state = 'unknown'",
+                                (now(), edition)).rowcount
+
+    def pending_variants(self, edition: str) -> list[tuple[str, str, int]]:
+        """(audience, phases, count) of the pending rows, in a stable order."""
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(
+            "SELECT audience, phases, COUNT(*) FROM ledger WHERE edition = ? AND state = 'pending' "
+            "GROUP BY audience, phases ORDER BY audience, phases", (edition,))]
+
+    def has_pending(self, edition: str, audience: str, phases: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM ledger WHERE edition = ? AND state = 'pending' AND "
+                                 "audience = ? AND phases = ? LIMIT 1", (edition, audience, phases)
+                                 ).fetchone() is not None
+
+    def claim(self, edition: str, audience: str, phases: str, size: int, provider: str,
+              variant: str = "") -> Claim | None:
+        """Mark up to ``size`` pending, still-sendable rows of one variant ``sending`` as one
+        batch, in one transaction, before the provider is asked. None when there are none."""
+        stamp = now()
+        with self.transaction() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT l.id FROM ledger l JOIN subscribers s ON s.id = l.subscriber_id "
+                "WHERE l.edition = ? AND l.state = 'pending' AND l.audience = ? AND l.phases = ? "
+                f"AND {SENDABLE} ORDER BY l.id LIMIT ?", (edition, audience, phases, size))]
+            if not ids:
+                return None          # nothing written: the empty transaction costs no fsync
+            batch_id = conn.execute(
+                "INSERT INTO batches (edition, provider, variant, size, claimed_at) VALUES (?, ?, ?, ?, ?)",
+                (edition, provider, variant or f"{audience} {phases}".strip(), len(ids), stamp)).lastrowid
+            for start in range(0, len(ids), 10_000):      # one statement per batch, not one per row
+                chunk = ids[start:start + 10_000]
+                conn.execute(f"UPDATE ledger SET state = 'sending', batch_id = ?, updated_at = ? "
+                             f"WHERE id IN ({','.join('?' * len(chunk))})", (batch_id, stamp, *chunk))
+            rows = conn.execute(
+                "SELECT l.id, s.email, s.address_hash, s.first_name, s.last_name "
+                "FROM ledger l JOIN subscribers s ON s.id = l.subscriber_id "
+                "WHERE l.batch_id = ? AND l.state = 'sending' ORDER BY l.id", (batch_id,)).fetchall()
+        return Claim(batch_id, tuple(Reader(r[0], r[1], r[2], r[3], r[4]) for r in rows))
+
+    def finish_sent(self, batch_id: int, message_ids: Mapping[int, str]) -> tuple[int, int]:
+        """The provider answered: rows with a message id are sent; any it did not account for
+        are unknown. Returns (sent, unknown)."""
+        stamp = now()
+        with self.transaction() as conn:
+            conn.executemany("UPDATE ledger SET state = 'sent', message_id = ?, reason = '', updated_at = ? "
+                             "WHERE id = ? AND batch_id = ? AND state = 'sending'",
+                             [(mid, stamp, lid, batch_id) for lid, mid in message_ids.items()])
+            unknown = conn.execute(
+                "UPDATE ledger SET state = 'unknown', updated_at = ?, reason = 'the provider returned "
+                "no message id for this reader' WHERE batch_id = ? AND state = 'sending'",
+                (stamp, batch_id)).rowcount
+            conn.execute("UPDATE batches SET state = ?, finished_at = ? WHERE id = ?",
+                         ("sent" if not unknown else "unknown", stamp, batch_id))
+        return len(message_ids), unknown
+
+    def finish(self, batch_id: int, state: str, reason: str = "") -> int:
+        """End a batch as ``failed`` or ``unknown`` (every row), or ``pending`` (released:
+        the request was never made or certainly not accepted, so the rows may be sent later)."""
+        if state not in ("failed", "unknown", "pending"):
+            raise ValueError(state)
+        stamp = now()
+        with self.transaction() as conn:
+            n = conn.execute("UPDATE ledger SET state = ?, reason = ?, updated_at = ?, batch_id = "
+                             "CASE WHEN ? = 'pending' THEN NULL ELSE batch_id END "
+                             "WHERE batch_id = ? AND state = 'sending'",
+                             (state, reason[:500], stamp, state, batch_id)).rowcount
+            conn.execute("UPDATE batches SET state = ?, reason = ?, finished_at = ? WHERE id = ?",
+                         ("released" if state == "pending" else state, reason[:500], stamp, batch_id))
+        return n
+
+    # --- reports ----------------------------------------------------------------------------------
+    def status(self, edition: str) -> dict[str, int]:
+        counts = dict.fromkeys(STATES, 0)
+        for state, n in self.conn.execute("SELECT state, COUNT(*) FROM ledger WHERE edition = ? "
+                                          "GROUP BY state", (edition,)):
+            counts[state] = n
+        return counts
+
+    def status_by_variant(self, edition: str) -> list[tuple[str, str, str, int]]:
+        return [tuple(r) for r in self.conn.execute(
+            "SELECT audience, phases, state, COUNT(*) FROM ledger WHERE edition = ? "
+            "GROUP BY audience, phases, state ORDER BY audience, phases, state", (edition,))]
+
+    def rows_in_state(self, edition: str, state: str) -> Iterator[sqlite3.Row]:
+        """Ledger rows in one state with the reader's address when still known (for `status --list`)."""
+        return self.conn.execute(
+            "SELECT l.id, l.batch_id, l.reason, l.message_id, s.email FROM ledger l "
+            "LEFT JOIN subscribers s ON s.id = l.subscriber_id "
+            "WHERE l.edition = ? AND l.state = ? ORDER BY l.batch_id, l.id", (edition, state))
+
+    def editions(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT edition FROM ledger ORDER BY edition")]
+
+
+def open_store(path: Path | str, *, create: bool = True) -> Store:
+    return Store(path, create=create)
+
+
+def exists(path: Path | str) -> bool:
+    return Path(path).is_file()
+
+
+__all__ = ["Store", "StoreError", "Claim", "Reader", "normalise", "address_hash", "STATES",
+           "SCHEMA_VERSION", "MIGRATIONS", "split_words", "SENDABLE"]
