@@ -167,6 +167,9 @@ def _rel(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".avif"}
+
+
 def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, Path]]:
     """(id, file) for each record file; misnamed or stray files are reported."""
     directory = root / folder
@@ -175,6 +178,8 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
     found = []
     for file in sorted(directory.iterdir()):
         if file.name.startswith(".") or file.is_dir():
+            continue
+        if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
             continue
         if file.suffix != suffix:
             problems.warning(_rel(root, file), 0, "", f"ignored: records here are {suffix} files")

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""The website's command line (thin: options in, problems and a summary line out).
+
+    python build.py                       validate, generate and build the site into site/
+    python build.py build [--today YYYY-MM-DD] [--out DIR] [--strict] [--root DIR]
+                          [--format text|github]
+    python build.py check [--strict] [--root DIR] [--format text|github]
+    python build.py serve [--today YYYY-MM-DD] [--root DIR] [--port 8000]
+
+Every problem is printed as ``path:line: field: message``, then one summary line. The exit
+status is 1 if there is any error; a build with errors publishes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")   # hide Material's end-of-life banner
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def _date(ctx, param, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _report(problems, fmt: str) -> tuple[int, int]:
+    for problem in problems:
+        click.echo(problem.github() if fmt == "github" else str(problem))
+    return len(problems.errors), len(problems.warnings)
+
+
+def _shown(path: Path) -> str:
+    """The output folder as the user knows it: relative to here if inside, with a slash."""
+    try:
+        text = os.path.relpath(path)
+        if text.startswith(".."):
+            text = str(path)
+    except ValueError:
+        text = str(path)
+    return text.rstrip("/") + "/"
+
+
+root_option = click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+                           default=".", show_default=True,
+                           help="The alliance's folder: holds content/ and courses/.")
+strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+format_option = click.option("--format", "fmt", type=click.Choice(["text", "github"]),
+                             default="text", show_default=True,
+                             help="How problems are printed (github: annotations in CI).")
+today_option = click.option("--today", callback=_date, metavar="YYYY-MM-DD",
+                            help="The date that divides upcoming from past courses "
+                                 "(default: today in the alliance's time zone).")
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Build the alliance's website from its records."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(build)
+
+
+@cli.command()
+@today_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to put the site (default: site/ in the alliance's folder).")
+@strict_option
+@root_option
+@format_option
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), hidden=True,
+              help="Keep the generated MkDocs project in this folder.")
+def build(today=None, out=None, strict=False, root=Path("."), fmt="text", work=None) -> None:
+    """Validate every record, generate the pages and build the site."""
+    from website.pipeline import build as build_site
+
+    out = out if out is not None else root / "site"
+    result = build_site(root, out, today=today, strict=strict, work=work)
+    errors, warnings = _report(result.problems, fmt)
+    tally = f"{_count(errors, 'error')}, {_count(warnings, 'warning')}"
+    if result.published:
+        seconds = result.timings.get("total", 0.0)
+        click.echo(f"Built {result.pages} pages into {_shown(out)} in {seconds:.1f} s ({tally})")
+    else:
+        click.echo(f"{tally}: nothing was published")
+        sys.exit(1)
+
+
+@cli.command()
+@strict_option
+@root_option
+@format_option
+def check(strict=False, root=Path("."), fmt="text") -> None:
+    """Validate every record; build nothing."""
+    import records
+
+    started = time.perf_counter()
+    recs, problems = records.load(root, strict=strict)
+    seconds = time.perf_counter() - started
+    errors, warnings = _report(problems, fmt)
+    count = (len(recs.venues) + len(recs.schools) + len(recs.board) + len(recs.sles)
+             + len(recs.courses) + len(recs.news) + len(recs.audiences) + len(recs.editions)
+             + (recs.alliance is not None))
+    click.echo(f"Checked {_count(count, 'record')} in {seconds:.1f} s "
+               f"({_count(errors, 'error')}, {_count(warnings, 'warning')})")
+    if errors:
+        sys.exit(1)
+
+
+@cli.command()
+@today_option
+@root_option
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+def serve(today=None, root=Path("."), port=8000, host="127.0.0.1") -> None:
+    """Preview the site, rebuilding as records and templates change."""
+    from website.serve import serve as serve_site
+
+    serve_site(root, today=today, host=host, port=port)
+
+
+if __name__ == "__main__":
+    cli()

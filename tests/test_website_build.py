@@ -1,0 +1,332 @@
+"""End to end: the demo alliance (the repository's own content) built with `build.py` into a
+temporary folder, its HTML parsed and checked against the records it came from.
+
+The site is built once per module (about 2-3 s); every test reads it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib.util
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+
+import records
+
+REPO = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 11, 22)
+DATE_RE = re.compile(r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) "
+                     r"(\d{1,2}) (January|February|March|April|May|June|July|August|September|"
+                     r"October|November|December) (\d{4})$")
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+
+
+def load_cli():
+    spec = importlib.util.spec_from_file_location("build_cli", REPO / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli
+
+
+@pytest.fixture(scope="module")
+def demo():
+    recs, problems = records.load(REPO)
+    assert not problems.errors, "\n".join(map(str, problems))
+    return recs
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, demo) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "site"
+    result = CliRunner().invoke(load_cli(), ["build", "--root", str(REPO), "--out", str(out),
+                                             "--today", TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^Built \d+ pages into .+/ in \d+\.\d s \(0 errors, \d+ warnings?\)$",
+                     result.output.splitlines()[-1]), result.output
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def soup(site: Path, path: str) -> BeautifulSoup:
+    """A built page, parsed once (tests only read it)."""
+    return _parsed(site / path)
+
+
+def article(site: Path, path: str):
+    return soup(site, path).select_one("article")
+
+
+def course_links(page) -> set[str]:
+    """Ids of the courses a page links to (links to courses/<id>.html)."""
+    ids = set()
+    for a in page.select("a[href]"):
+        match = re.search(r"(?:^|/)courses/([a-z0-9-]+)\.html$", a["href"])
+        if match and match.group(1) != "index":
+            ids.add(match.group(1))
+    return ids
+
+
+def parse_date(text: str) -> dt.date:
+    match = DATE_RE.match(text.strip())
+    assert match, text
+    return dt.date(int(match.group(4)), MONTHS.index(match.group(3)) + 1, int(match.group(2)))
+
+
+# --- home --------------------------------------------------------------------------------
+
+def test_home_has_the_aim_the_six_strands_and_how_to_join(site, demo):
+    page = article(site, "index.html")
+    assert page.h1.get_text() == demo.alliance.name
+    assert demo.alliance.aim in page.get_text()
+    strands = {a.get_text(): a["href"] for a in page.select("h3 a")}
+    for strand, label in records.STRANDS.items():
+        assert strands.get(label) == f"strands/{strand}.html"
+        assert (site / f"strands/{strand}.html").is_file()
+    links = [a["href"] for a in page.select("a[href]")]
+    assert demo.alliance.signup_url in links
+    assert f"mailto:{demo.alliance.contact.email}" in links
+
+
+def test_home_lists_the_next_courses_and_latest_news(site, demo):
+    page = article(site, "index.html")
+    upcoming = [c.id for c in demo.upcoming(TODAY) if c.status != "cancelled"]
+    assert upcoming[0] in course_links(page)
+    assert course_links(page) <= {c.id for c in demo.upcoming(TODAY)}
+    assert f"news/{demo.news[0].id}.html" in [a["href"] for a in page.select("a[href]")]
+
+
+# --- catalogue and archive ------------------------------------------------------------------
+
+def test_catalogue_lists_every_upcoming_course_and_no_past_one(site, demo):
+    upcoming = {c.id for c in demo.upcoming(TODAY)}
+    past = {c.id for c in demo.past(TODAY)}
+    assert upcoming and past, "the demo should have both upcoming and past courses"
+    listed = set()
+    for strand in records.STRANDS:
+        page = article(site, f"strands/{strand}.html")
+        ids = course_links(page)
+        assert ids == {c.id for c in demo.upcoming(TODAY) if c.strand == strand}
+        listed |= ids
+    assert listed == upcoming
+    assert course_links(article(site, "courses/index.html")) <= upcoming
+
+
+def test_catalogue_rows_show_dates_audience_phase_venue_cost_places_status(site, demo):
+    course = next(c for c in demo.upcoming(TODAY) if c.cost == 0 and c.places)
+    page = article(site, f"strands/{course.strand}.html")
+    headers = [th.get_text() for th in page.select("table th")]
+    assert headers == ["Course", "Dates", "For", "Phase", "Venue", "Cost", "Places", "Status"]
+    row = next(tr for tr in page.select("table tr")
+               if tr.select_one(f'a[href$="courses/{course.id}.html"]'))
+    cells = [td.get_text() for td in row.select("td")]
+    assert cells[0] == course.title
+    assert cells[5] == "Free"
+    assert cells[6] == str(course.places)
+
+
+def test_archive_lists_only_past_courses(site, demo):
+    past = {c.id for c in demo.past(TODAY)}
+    listed = set(course_links(article(site, "archive/index.html")))
+    for strand in records.STRANDS:
+        path = site / f"archive/{strand}.html"
+        if path.exists():
+            listed |= course_links(article(site, f"archive/{strand}.html"))
+    assert listed == past
+
+
+def test_listing_pages_are_left_out_of_search_and_record_pages_are_in(site, demo):
+    index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    locations = {doc["location"].split("#")[0] for doc in index["docs"]}
+    assert "strands/cpd.html" not in locations
+    assert "courses/index.html" not in locations
+    assert "sles/index.html" not in locations
+    for course_id in demo.courses:
+        assert f"courses/{course_id}.html" in locations
+    for sle_id in demo.sles:
+        assert f"sles/{sle_id}.html" in locations
+
+
+# --- course pages --------------------------------------------------------------------------
+
+def test_every_course_page_shows_its_title_exactly_and_its_summary_as_description(site, demo):
+    for course_id, course in demo.courses.items():
+        page = soup(site, f"courses/{course_id}.html")
+        assert page.select_one("article h1").get_text() == course.title
+        assert page.find("meta", attrs={"name": "description"})["content"] == course.summary
+
+
+def test_sessions_are_in_date_order_with_times_and_venue_address(site, demo):
+    checked = 0
+    for course_id, course in demo.courses.items():
+        rows = article(site, f"courses/{course_id}.html").select("h2#sessions + table tbody tr")
+        assert len(rows) == len(course.sessions), course_id
+        cells = [[td.get_text() for td in row.select("td")] for row in rows]
+        dates = [parse_date(c[0]) for c in cells]
+        assert dates == sorted(s.date for s in course.sessions), course_id
+        for session, (_, time, _, where) in zip(course.dated_sessions, cells):
+            if session.start:
+                assert time == f"{session.start:%H:%M}\u2013{session.end:%H:%M}"
+            else:
+                assert time == "All day"
+            if session.online:
+                assert where == "Online"
+            else:
+                venue = demo.venues[session.venue]
+                assert where == f"{venue.name}, {venue.address}"
+        checked += len(course.sessions) > 1
+    assert checked, "the demo should have a course of several sessions"
+
+
+def test_full_and_cancelled_courses_have_a_badge_and_no_booking_button(site, demo):
+    seen = set()
+    for course_id, course in demo.courses.items():
+        page = article(site, f"courses/{course_id}.html")
+        buttons = [a for a in page.select("a.md-button") if a.get_text().startswith("Book")]
+        if course.status in ("full", "cancelled"):
+            seen.add(course.status)
+            badge = page.select_one(f".tsa-badge--{course.status}")
+            assert badge is not None and badge.get_text() == course.status.capitalize()
+            titles = [t.get_text().strip() for t in page.select(".admonition-title")]
+            if course.status == "cancelled" or course.is_upcoming(TODAY):
+                assert course.status.capitalize() in titles
+            assert not buttons, course_id
+        elif course.is_upcoming(TODAY):
+            assert [a["href"] for a in buttons] == [course.booking], course_id
+        else:
+            assert not buttons, f"{course_id} has finished: nothing to book"
+    assert seen == {"full", "cancelled"}
+
+
+def test_badges_are_words_not_colour_alone(site, demo):
+    course = next(c for c in demo.upcoming(TODAY) if c.status == "full")
+    row = next(tr for tr in article(site, f"strands/{course.strand}.html").select("tr")
+               if tr.select_one(f'a[href$="courses/{course.id}.html"]'))
+    assert row.select_one(".tsa-badge--full").get_text() == "Full"
+
+
+def test_facilitator_links_resolve_to_existing_sle_pages(site, demo):
+    linked = 0
+    for course_id, course in demo.courses.items():
+        page = article(site, f"courses/{course_id}.html")
+        hrefs = [a["href"] for a in page.select("a[href]") if "/sles/" in a["href"]]
+        assert sorted(Path(h).stem for h in hrefs) == sorted(set(course.facilitators))
+        for href in hrefs:
+            target = (site / "courses" / href).resolve()
+            assert target.is_file(), href
+            assert soup(site, str(target.relative_to(site))).select_one("article h1").get_text() \
+                == demo.sles[target.stem].name
+            linked += 1
+    assert linked
+
+
+# --- SLEs, schools, board, news, newsletters --------------------------------------------------
+
+def test_sle_pages_show_school_availability_and_their_courses(site, demo):
+    for sle_id, sle in demo.sles.items():
+        page = article(site, f"sles/{sle_id}.html")
+        text = page.get_text()
+        assert demo.schools[sle.school].name in text
+        assert "Availability:" in text
+        assert course_links(page) == {c.id for c in demo.facilitated_by(sle_id)}
+
+
+def test_sle_directory_by_specialism_and_by_phase(site, demo):
+    page = article(site, "sles/index.html")
+    for sle_id, sle in demo.sles.items():
+        for word in sle.specialisms:
+            group = soup(site, f"sles/specialism/{word}.html")
+            assert f"../{sle_id}.html" in [a["href"] for a in group.select("article a[href]")]
+        for word in sle.phase:
+            assert (site / f"sles/phase/{word}.html").is_file()
+    assert page.select("h2#by-specialism") and page.select("h2#by-phase")
+
+
+def test_member_schools_by_phase_with_role(site, demo):
+    text = article(site, "schools.html").get_text()
+    for school in demo.schools.values():
+        assert school.name in text
+    assert "Teaching school (lead school)" in text
+
+
+def test_board_in_display_order(site, demo):
+    rows = article(site, "board.html").select("tbody tr")
+    assert [tr.select_one("td").get_text() for tr in rows] == [m.name for m in demo.board]
+
+
+def test_news_newest_first_with_a_page_per_story(site, demo):
+    titles = [h.get_text() for h in article(site, "news/index.html").select("h2")]
+    assert titles == [n.title for n in demo.news]
+    for story in demo.news:
+        assert article(site, f"news/{story.id}.html").h1.get_text() == story.title
+
+
+def test_newsletter_archive_has_a_page_per_edition(site, demo):
+    from records.newsletter import courses_for, edition_audiences
+    for edition_id, edition in demo.editions.items():
+        page = article(site, f"newsletters/{edition_id}.html")
+        assert page.h1.get_text() == edition.subject
+        listed = course_links(page)
+        wanted = set()
+        for audience_id in edition_audiences(edition, demo.audiences):
+            wanted |= {c.id for c in courses_for(demo, edition, demo.audiences[audience_id])}
+        assert listed == wanted
+        assert "@" not in page.get_text().replace(demo.alliance.contact.email, "")
+
+
+# --- the site as a whole ------------------------------------------------------------------------
+
+def test_sitemap_lists_every_page_under_the_site_url(site, demo):
+    tree = ET.parse(site / "sitemap.xml")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = {loc.text for loc in tree.findall(".//s:loc", ns)}
+    base = demo.alliance.site_url
+    assert urljoin(base, "index.html") in urls
+    for course_id in demo.courses:
+        assert urljoin(base, f"courses/{course_id}.html") in urls
+    for sle_id in demo.sles:
+        assert urljoin(base, f"sles/{sle_id}.html") in urls
+
+
+def test_no_page_asks_a_font_cdn_or_any_other_host(site):
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 50
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert "fonts.googleapis" not in text and "fonts.gstatic" not in text, path
+        page = _parsed(path)
+        for tag, attribute in (("link", "href"), ("script", "src"), ("img", "src")):
+            for element in page.find_all(tag):
+                if tag == "link" and {"canonical", "alternate"} & set(element.get("rel", [])):
+                    continue                 # an address, not a request
+                value = element.get(attribute)
+                if value:
+                    assert not urlparse(value).netloc, f"{path}: {value}"
+
+
+def test_internal_links_resolve(site):
+    for path in site.rglob("*.html"):
+        page = _parsed(path)
+        for a in page.select("article a[href]"):
+            href = a["href"]
+            if urlparse(href).scheme or href.startswith("#"):
+                continue
+            target = (path.parent / href.split("#")[0]).resolve()
+            assert target.exists(), f"{path.relative_to(site)} links to missing {href}"
+
+
+def test_copyright_and_site_name_come_from_the_records(site, demo):
+    page = soup(site, "index.html")
+    assert demo.alliance.name in page.select_one(".md-copyright").get_text()
+    assert page.select_one("link[rel=stylesheet][href$='alliance.css']") is not None

@@ -1,0 +1,92 @@
+"""Which pages exist and where; the docs folder written incrementally; the preview's regeneration."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import records
+from website import pages, pipeline, serve
+
+MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
+TODAY = dt.date(2027, 1, 10)
+
+
+def mini(tmp_path: Path) -> Path:
+    root = tmp_path / "alliance"
+    shutil.copytree(MINI, root)
+    return root
+
+
+def test_every_kind_of_page_and_nothing_else(tmp_path):
+    recs, _ = records.load(MINI)
+    site = pages.site(recs, TODAY)
+    paths = {p.path for p in site.pages}
+    assert {"index.md", "courses/index.md", "archive/index.md", "sles/index.md", "schools.md",
+            "board.md", "news/index.md", "newsletters/index.md"} <= paths
+    assert {f"strands/{s}.md" for s in records.STRANDS} <= paths
+    assert {f"courses/{c}.md" for c in recs.courses} <= paths
+    assert {f"sles/{s}.md" for s in recs.sles} <= paths
+    assert "archive/research.md" in paths and "archive/cpd.md" not in paths   # only if any
+    assert len(paths) == len(site.pages)
+    assert [a.path for a in site.assets] == ["media/sles/sam-okoro.png"]
+
+
+def test_the_nav_lists_sections_only(tmp_path):
+    flat = []
+
+    def walk(items):
+        for item in items:
+            for value in item.values():
+                walk(value) if isinstance(value, list) else flat.append(value)
+    walk(pages.nav())
+    assert len(flat) == 14
+    assert not any(p.startswith(("courses/", "sles/", "news/", "newsletters/")) and
+                   not p.endswith("index.md") for p in flat)
+
+
+def test_an_id_that_clashes_with_a_listing_page_is_a_problem(tmp_path):
+    root = mini(tmp_path)
+    shutil.copy(root / "courses" / "enquiry-day.md", root / "courses" / "index.md")
+    recs, problems = records.load(root)
+    assert not problems.errors
+    site = pages.site(recs, TODAY)
+    assert [str(p) for p in site.problems] == [
+        "courses/index.md: the website needs the address courses/index.md for a page of its "
+        "own; rename this file"]
+
+
+def test_write_files_rewrites_only_what_changed_and_removes_the_rest(tmp_path):
+    folder = tmp_path / "docs"
+    assert pipeline.write_files(folder, {"a.md": "A", "x/b.md": "B", "x/y/c.md": "C"}, {}) == 3
+    stamp = (folder / "a.md").stat().st_mtime_ns
+    assert pipeline.write_files(folder, {"a.md": "A", "x/b.md": "B2"}, {}) == 1
+    assert (folder / "a.md").stat().st_mtime_ns == stamp
+    assert (folder / "x" / "b.md").read_text() == "B2"
+    assert not (folder / "x" / "y").exists()
+
+
+def test_the_preview_regenerates_after_an_edit(tmp_path, capsys):
+    root = mini(tmp_path)
+    folder = tmp_path / "preview"
+    assert serve.regenerate(root, folder, TODAY)
+    page = folder / "docs" / "courses" / "star-workshop.md"
+    untouched = folder / "docs" / "courses" / "enquiry-day.md"
+    stamp = untouched.stat().st_mtime_ns
+    course = root / "courses" / "star-workshop.md"
+    course.write_text(course.read_text().replace("Leaders plan together.", "Leaders plan anew."))
+    assert serve.regenerate(root, folder, TODAY)
+    assert "Leaders plan anew." in page.read_text()
+    assert untouched.stat().st_mtime_ns == stamp
+
+    course.write_text(course.read_text().replace("strand: leadership", "strand: leadership\ncost: x"))
+    assert not serve.regenerate(root, folder, TODAY)            # an error: keep the last pages
+    assert "Leaders plan anew." in page.read_text()
+    assert "the preview keeps the last good pages" in capsys.readouterr().out
+
+
+def test_rendering_in_worker_processes_gives_the_same_pages():
+    recs, _ = records.load(MINI)
+    _, alone = pipeline.render_site(recs, TODAY, workers=1)
+    _, shared = pipeline.render_site(recs, TODAY, workers=2)
+    assert list(shared) == list(alone) and shared == alone

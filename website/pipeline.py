@@ -1,0 +1,264 @@
+"""The website's stages, end to end: records → pages → Markdown → MkDocs → published site.
+
+    result = build(root, out, today=..., strict=...)     # what `python build.py build` does
+
+Each stage is a function of its own (and timed), so the benchmark and the preview server can
+run them separately. Nothing here prints: the command line reports ``Result.problems``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import records
+from records import Problems
+from records.tree import Records
+
+from . import config as site_config
+from . import pages as site_pages
+from .publish import publish
+from .render import Renderer
+
+
+def today_for(alliance) -> dt.date:
+    """Today's date where the alliance is (its timezone), for upcoming vs past."""
+    zone = ZoneInfo(alliance.timezone if alliance is not None else "Europe/London")
+    return dt.datetime.now(zone).date()
+
+
+@dataclass
+class Result:
+    problems: Problems = field(default_factory=Problems)
+    pages: int = 0
+    published: bool = False
+    timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems.errors
+
+
+# --- writing the docs folder ------------------------------------------------------------------
+
+def _write(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
+def write_files(folder: Path, texts: dict[str, str | bytes], copies: dict[str, Path]) -> int:
+    """Make ``folder`` hold exactly these files: ``texts`` (path → text or bytes) and ``copies``
+    (path → a file to copy). Unchanged files are not rewritten (so the preview server reloads
+    only what changed); files no longer wanted are removed. Returns the number written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = str(folder)
+    existing: set[str] = set()
+    for dirpath, _dirs, files in os.walk(base):
+        rel = os.path.relpath(dirpath, base).replace(os.sep, "/")
+        existing.update(name if rel == "." else f"{rel}/{name}" for name in files)
+    made: set[str] = {""}
+    written = 0
+    for rel, text in texts.items():
+        target = os.path.join(base, rel)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        if rel in existing:
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    continue
+        parent = os.path.dirname(rel)
+        if parent not in made:
+            os.makedirs(os.path.join(base, parent), exist_ok=True)
+            made.add(parent)
+        _write(target, data)
+        written += 1
+    for rel, source in copies.items():
+        target = os.path.join(base, rel)
+        data = source.read_bytes()
+        if rel in existing:
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    continue
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _write(target, data)
+        written += 1
+    for rel in existing - texts.keys() - copies.keys():
+        os.unlink(os.path.join(base, rel))
+    for dirpath, _dirs, _files in os.walk(base, topdown=False):
+        if dirpath != base and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+    return written
+
+
+def scratch_folder(prefix: str = "tsa-site-") -> Path:
+    """A temporary folder for the generated project: in memory (/dev/shm) where there is one,
+    since creating thousands of small files on disk costs far more than writing them."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        try:
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=shm))
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+PARALLEL_FROM = 1500      # pages; below this, forking workers costs more than it saves
+
+_JOB: tuple | None = None    # (renderer, pages) for forked workers, inherited, not pickled
+
+
+def _render(renderer: Renderer, pages: list[site_pages.Page]) -> dict[str, str]:
+    texts = {}
+    for page in pages:
+        context = dict(page.context)
+        context["page"] = page
+        context["root"] = page.root
+        texts[page.path] = renderer.render(page.template, context)
+    return texts
+
+
+def _render_share(index: int, workers: int) -> dict[str, str]:
+    renderer, pages = _JOB
+    return _render(renderer, pages[index::workers])
+
+
+def _workers(pages: int) -> int:
+    """How many processes to render with: all CPUs (up to 4) for a big site, when forking is
+    safe (a single-threaded process on a system that forks). TSA_RENDER_WORKERS overrides."""
+    import multiprocessing
+    import threading
+    forced = os.environ.get("TSA_RENDER_WORKERS", "").strip()
+    if forced.isdigit() and int(forced) >= 1:
+        return int(forced) if "fork" in multiprocessing.get_all_start_methods() else 1
+    if pages < PARALLEL_FROM or threading.active_count() > 1:
+        return 1
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
+                workers: int | None = None) -> tuple[site_pages.Site, dict[str, str]]:
+    """Every page's Markdown, keyed by its path in the docs folder (in page order)."""
+    global _JOB
+    site = site_pages.site(recs, today)
+    renderer = renderer or Renderer()
+    renderer.env.globals.update(
+        alliance=recs.alliance, today=today, strands=records.STRANDS, to=site_pages.Paths,
+        all_venues=recs.venues, schools=recs.schools, courses=recs.courses)
+    workers = _workers(len(site.pages)) if workers is None else workers
+    if workers <= 1:
+        return site, _render(renderer, site.pages)
+    import multiprocessing
+    _JOB = (renderer, site.pages)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            shares = pool.starmap(_render_share, [(i, workers) for i in range(workers)])
+    finally:
+        _JOB = None
+    texts = {}
+    for share in shares:
+        texts.update(share)
+    return site, {page.path: texts[page.path] for page in site.pages}
+
+
+def generate(recs: Records, today: dt.date, folder: Path) -> tuple[site_pages.Site, Path]:
+    """Write the MkDocs project (docs/ and mkdocs.yml) for ``recs`` into ``folder``."""
+    site, texts = render_site(recs, today)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_files(folder / site_config.DOCS, texts, {a.path: a.source for a in site.assets})
+    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today)
+    return site, site_config.write_config(folder, cfg)
+
+
+_DOC_PATH = re.compile(r"'([^']+\.md)'")
+
+
+def mkdocs_problems(messages: list[str], sources: dict[str, str]) -> Problems:
+    """MkDocs' warnings as problems, pointed at the record file behind the page if known
+    (``sources``: page path → record file)."""
+    problems = Problems()
+    for message in messages:
+        message = " ".join(message.split())
+        match = _DOC_PATH.search(message)
+        path = sources.get(match.group(1)) if match else None
+        problems.warning(path or "mkdocs", 0, "", message)
+    return problems
+
+
+def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool = False,
+          work: Path | None = None) -> Result:
+    """Validate, generate and build; publish into ``out`` only if there is no error.
+
+    ``work`` keeps the generated MkDocs project there; by default it goes in a temporary
+    folder that is removed afterwards.
+    """
+    from . import engine
+
+    result = Result()
+    started = time.perf_counter()
+    recs, problems = records.load(root, strict=strict)
+    result.timings["load"] = time.perf_counter() - started
+    result.problems = problems
+    if problems.errors:
+        return result
+    today = today or today_for(recs.alliance)
+
+    temporary = work is None
+    folder = scratch_folder() if temporary else Path(work)
+    try:
+        mark = time.perf_counter()
+        site, config_file = generate(recs, today, folder)
+        result.problems.extend(site.problems.items)
+        result.pages = len(site.pages)
+        sources = {page.path: page.source for page in site.pages}
+        del site, recs        # MkDocs needs the memory more than we do from here on
+        result.timings["generate"] = time.perf_counter() - mark
+        if result.problems.errors:
+            return result
+
+        def build_into(site_dir: Path) -> None:
+            mark = time.perf_counter()
+            try:
+                messages = engine.build(config_file, site_dir)
+            finally:
+                result.timings["mkdocs"] = time.perf_counter() - mark
+            found = mkdocs_problems(messages, sources)
+            result.problems.extend((found.strict() if strict else found).items)
+            if result.problems.errors:
+                raise _Refused()
+
+        try:
+            publish(out, build_into)
+            result.published = True
+        except _Refused:
+            pass
+        except engine.MkDocsFailed as err:
+            result.problems.error("mkdocs", 0, "", str(err))
+        except OSError as err:
+            result.problems.error(str(out), 0, "", f"cannot publish the site here: {err}")
+    finally:
+        if temporary:
+            shutil.rmtree(folder, ignore_errors=True)
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+class _Refused(Exception):
+    """The build found errors: do not publish."""
