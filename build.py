@@ -108,12 +108,9 @@ def check(strict=False, root=Path("."), fmt="text") -> None:
     import records
 
     started = time.perf_counter()
-    recs, problems = records.load(root, strict=strict)
+    count, problems = records.check(root, strict=strict)
     seconds = time.perf_counter() - started
     errors, warnings = _report(problems, fmt)
-    count = (len(recs.venues) + len(recs.schools) + len(recs.board) + len(recs.sles)
-             + len(recs.courses) + len(recs.news) + len(recs.audiences) + len(recs.editions)
-             + (recs.alliance is not None))
     click.echo(f"Checked {_count(count, 'record')} in {seconds:.1f} s "
                f"({_count(errors, 'error')}, {_count(warnings, 'warning')})")
     if errors:

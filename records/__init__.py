@@ -19,4 +19,12 @@ def load(root: Path | str = ".", *, strict: bool = False) -> tuple[Records, Prob
     return records, problems.strict() if strict else problems
 
 
-__all__ = ["load", "Records", "Problem", "Problems", "STRANDS", "Course", "Edition", "Session"]
+def check(root: Path | str = ".", *, strict: bool = False) -> tuple[int, Problems]:
+    """(number of valid records, every problem), without keeping the records: for ``check``,
+    on all cores for a big tree."""
+    from .parallel_check import check_tree_fast
+    count, problems = check_tree_fast(root)
+    return count, problems.strict() if strict else problems
+
+
+__all__ = ["load", "check", "Records", "Problem", "Problems", "STRANDS", "Course", "Edition", "Session"]

@@ -5,10 +5,11 @@ vocabulary word is checked here against the known ids, after all files are read.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from itertools import combinations
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
@@ -25,6 +26,8 @@ class _Checker:
         self.words = {"roles": vocab.roles, "phases": vocab.phases, "specialisms": vocab.specialisms}
         self.word_sets = {kind: set(words) for kind, words in self.words.items()}
         self.venue_ids = set(records.venues) | {ONLINE}
+        self.school_ids = records.ids.get("content/schools", records.schools.keys())
+        self.sle_ids = records.ids.get("content/sles", records.sles.keys())
 
     def ref(self, record: Record, loc: tuple, value: str, known: Iterable[str], what: str,
             path: str | None = None) -> None:
@@ -49,10 +52,16 @@ def _name(loc: tuple) -> str:
 
 def check_tree(records: Records, problems: Problems) -> None:
     """Add every cross-reference, vocabulary and double-booking problem to ``problems``."""
+    check_core(records, problems)
+    double_bookings(check_documents(records, problems), problems)
+
+
+def check_core(records: Records, problems: Problems) -> None:
+    """The alliance, venues, schools, board and audiences."""
     c = _Checker(records, problems)
     r = records
     if r.alliance is not None:
-        c.ref(r.alliance, ("lead_school",), r.alliance.lead_school, r.schools, "school")
+        c.ref(r.alliance, ("lead_school",), r.alliance.lead_school, c.school_ids, "school")
         lead = r.schools.get(r.alliance.lead_school)
         if lead is not None and lead.role != "teaching-school":
             problems.warning(lead.path, source_line(lead, "role"), "role",
@@ -64,19 +73,34 @@ def check_tree(records: Records, problems: Problems) -> None:
         c.vocab(school, "phase", school.phase, "phases")
     for member in r.board:
         if member.school:
-            c.ref(member, ("school",), member.school, r.schools, "school")
+            c.ref(member, ("school",), member.school, c.school_ids, "school")
+    _check_audiences(c)
+
+
+def check_documents(records: Records, problems: Problems) -> list["Booking"]:
+    """SLEs, courses, editions and news; returns the bookings for :func:`double_bookings`.
+
+    Needs only ``records``' core files and id lists beside the documents it checks, so a big
+    tree can be checked in parts (see records.check_fast).
+    """
+    c = _Checker(records, problems)
+    r = records
     for sle in r.sles.values():
-        c.ref(sle, ("school",), sle.school, r.schools, "school")
+        c.ref(sle, ("school",), sle.school, c.school_ids, "school")
         c.vocab(sle, "specialisms", sle.specialisms, "specialisms")
         c.vocab(sle, "phase", sle.phase, "phases")
         if sle.photo and not (r.root / "content" / sle.photo).is_file():
             problems.error(sle.path, source_line(sle, "photo"), "photo",
                            f"no file content/{sle.photo}; add the picture or remove the line")
+    bookings = []
     for course in r.courses.values():
         _check_course(c, course)
-    _check_audiences(c)
+        bookings += _bookings(course)
+    for edition in r.editions.values():
+        for i, audience_id in enumerate(edition.audiences or []):
+            c.ref(edition, ("audiences", i), audience_id, r.audiences, "audience")
     _check_news(records, problems)
-    double_bookings(records, problems)
+    return bookings
 
 
 def _check_course(c: _Checker, course: Course) -> None:
@@ -85,7 +109,7 @@ def _check_course(c: _Checker, course: Course) -> None:
     for i, session in enumerate(course.sessions):
         c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
     for i, sle_id in enumerate(course.facilitators):
-        c.ref(course, ("facilitators", i), sle_id, c.r.sles, "SLE")
+        c.ref(course, ("facilitators", i), sle_id, c.sle_ids, "SLE")
 
 
 def _check_audiences(c: _Checker) -> None:
@@ -100,9 +124,6 @@ def _check_audiences(c: _Checker) -> None:
         first = next(iter(audiences.values()))
         c.p.error(first.path, source_line(defaults[1] if defaults else first), "default",
                   f"exactly one audience must have `default: true`; {len(defaults)} do")
-    for edition in c.r.editions.values():
-        for i, audience_id in enumerate(edition.audiences or []):
-            c.ref(edition, ("audiences", i), audience_id, audiences, "audience")
 
 
 _NEWS_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-[a-z0-9-]+$")
@@ -119,35 +140,57 @@ def _check_news(records: Records, problems: Problems) -> None:
                              f"{item.date.isoformat()} differs from the date in the file name, {match.group(1)}")
 
 
-def _overlap(a: Session, b: Session) -> bool:
-    (a0, a1), (b0, b1) = a.span(), b.span()
-    return a0 < b1 and b0 < a1
+class Booking(NamedTuple):
+    """One session of a live course, as much as the double-booking check needs (and cheap to
+    send between processes)."""
+
+    path: str
+    index: int                       # the session's position in the file, from 0
+    date: dt.date
+    start: dt.time
+    end: dt.time
+    times: str                       # "13:30-16:00" or "all day", for the message
+    venue: str
+    venue_line: int
+    facilitators: tuple[str, ...]
+    facilitators_line: int
 
 
-def double_bookings(records: Records, problems: Problems) -> None:
+def _bookings(course: Course) -> list[Booking]:
+    if course.status == "cancelled":
+        return []
+    facilitators = tuple(sorted(set(course.facilitators)))
+    facilitators_line = source_line(course, "facilitators") if facilitators else 0
+    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue,
+                    source_line(course, "sessions", i, "venue"), facilitators, facilitators_line)
+            for i, s in enumerate(course.sessions)]
+
+
+def double_bookings(bookings: list[Booking], problems: Problems) -> None:
     """Two live sessions in one venue, or one SLE in two sessions, at overlapping times."""
-    by_venue: dict[tuple, list] = defaultdict(list)
-    by_sle: dict[tuple, list] = defaultdict(list)
-    for course in records.courses.values():
-        if course.status == "cancelled":
-            continue
-        for i, session in enumerate(course.sessions):
-            if session.venue != ONLINE:
-                by_venue[(session.venue, session.date)].append((course, i, session))
-            for sle_id in set(course.facilitators):
-                by_sle[(sle_id, session.date)].append((course, i, session))
+    by_venue: dict[tuple, list[Booking]] = defaultdict(list)
+    by_sle: dict[tuple, list[Booking]] = defaultdict(list)
+    for b in sorted(bookings, key=lambda b: (b.path, b.index)):
+        if b.venue != ONLINE:
+            by_venue[(b.venue, b.date)].append(b)
+        for sle_id in b.facilitators:
+            by_sle[(sle_id, b.date)].append(b)
     for (venue, day), items in by_venue.items():
-        for (c1, i1, s1), (c2, i2, s2) in combinations(items, 2):
-            if c1 is not c2 and _overlap(s1, s2):
-                problems.warning(c1.path, source_line(c1, "sessions", i1, "venue"), f"sessions[{i1 + 1}]",
-                                 f"double booking: {venue} on {day} {_times(s1)} clashes with "
-                                 f"{c2.path} session {i2 + 1} ({_times(s2)})")
+        for b1, b2 in _clashes(items):
+            problems.warning(b1.path, b1.venue_line, f"sessions[{b1.index + 1}]",
+                             f"double booking: {venue} on {day} {b1.times} clashes with "
+                             f"{b2.path} session {b2.index + 1} ({b2.times})")
     for (sle_id, day), items in by_sle.items():
-        for (c1, i1, s1), (c2, i2, s2) in combinations(items, 2):
-            if c1 is not c2 and _overlap(s1, s2):
-                problems.warning(c1.path, source_line(c1, "facilitators"), "facilitators",
-                                 f"double booking: SLE {sle_id} facilitates session {i1 + 1} on {day} "
-                                 f"{_times(s1)} and {c2.path} session {i2 + 1} ({_times(s2)})")
+        for b1, b2 in _clashes(items):
+            problems.warning(b1.path, b1.facilitators_line, "facilitators",
+                             f"double booking: SLE {sle_id} facilitates session {b1.index + 1} on {day} "
+                             f"{b1.times} and {b2.path} session {b2.index + 1} ({b2.times})")
+
+
+def _clashes(items: list[Booking]):
+    for b1, b2 in combinations(items, 2):
+        if b1.path != b2.path and b1.start < b2.end and b2.start < b1.end:
+            yield b1, b2
 
 
 def _times(session: Session) -> str:

@@ -30,6 +30,9 @@ class Records:
     news: list[NewsItem] = field(default_factory=list)          # newest first
     audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
     editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
+    # folder -> ids of every well-named record file in it, valid or not: references are checked
+    # against these, so one broken SLE file does not also make every course naming it "unknown"
+    ids: dict[str, set[str]] = field(default_factory=dict)
 
     # --- questions both halves ask ------------------------------------------------------
     def upcoming(self, today: dt.date) -> list[Course]:
@@ -195,7 +198,7 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
 
 def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]]
                          ) -> tuple[dict[str, Record], list]:
-    """Read and validate some Markdown records; runs in a worker process for big trees."""
+    """Read and validate some Markdown records."""
     problems = Problems()
     out = {}
     for record_id, file in items:
@@ -212,19 +215,6 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
         if record is not None:
             out[record_id] = _keep(record, record_id, doc.path, doc.data)
     return out, problems.items
-
-
-def _markdown_kinds(root: Path, kinds: dict[str, type[Record]], problems: Problems
-                    ) -> dict[str, dict[str, Record]]:
-    """Every Markdown record folder, by folder. (A process pool was tried here: sending the
-    validated records back between processes cost more than the parsing it shared out.)"""
-    results = {}
-    for folder, model in kinds.items():
-        found, found_problems = _read_markdown_files(
-            root, model, _record_files(root, folder, ".md", problems))
-        results[folder] = found
-        problems.extend(found_problems)
-    return results
 
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
@@ -297,6 +287,43 @@ def _alliance(root: Path, problems: Problems) -> Alliance | None:
     return _keep(record, "alliance", doc.path, doc.data)
 
 
+MARKDOWN_KINDS: dict[str, type[Record]] = {
+    "content/news": NewsItem, "content/newsletters": Edition, "content/sles": SLE, "courses": Course}
+
+
+def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, Path]]]:
+    """folder -> (id, file) of every Markdown record, listed without reading them."""
+    return {folder: _record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
+
+
+def load_core(root: Path, problems: Problems) -> Records:
+    """The small files every check needs first: alliance, venues, schools, board, audiences."""
+    schools = _schools(root, problems)
+    return Records(
+        root=root,
+        alliance=_alliance(root, problems),
+        venues=_keyed(root, "content/venues.yml", Venue, problems),
+        schools=schools,
+        board=_board(root, problems),
+        audiences=_keyed(root, "content/audiences.yml", Audience, problems),
+        ids={"content/schools": set(schools)},
+    )
+
+
+def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems) -> None:
+    """Read and validate the given Markdown records into ``records``."""
+    found = {}
+    for folder, model in MARKDOWN_KINDS.items():
+        found[folder], folder_problems = _read_markdown_files(records.root, model, files.get(folder, []))
+        problems.extend(folder_problems)
+    records.sles.update(found["content/sles"])
+    records.courses.update(found["courses"])
+    records.news = sorted([*records.news, *found["content/news"].values()],
+                          key=lambda n: (n.date, n.id), reverse=True)
+    editions = {**records.editions, **found["content/newsletters"]}
+    records.editions = dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0])))
+
+
 def load_tree(root: Path | str) -> tuple[Records, Problems]:
     """Read and validate every record under root; never stops at the first problem."""
     root = Path(root)
@@ -304,19 +331,8 @@ def load_tree(root: Path | str) -> tuple[Records, Problems]:
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
-    md = _markdown_kinds(root, {"content/news": NewsItem, "content/newsletters": Edition,
-                                "content/sles": SLE, "courses": Course}, problems)
-    news, editions = md["content/news"], md["content/newsletters"]
-    records = Records(
-        root=root,
-        alliance=_alliance(root, problems),
-        venues=_keyed(root, "content/venues.yml", Venue, problems),
-        schools=_schools(root, problems),
-        board=_board(root, problems),
-        sles=md["content/sles"],
-        courses=md["courses"],
-        news=sorted(news.values(), key=lambda n: (n.date, n.id), reverse=True),
-        audiences=_keyed(root, "content/audiences.yml", Audience, problems),
-        editions=dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0]))),
-    )
+    files = markdown_files(root, problems)
+    records = load_core(root, problems)
+    records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
+    add_documents(records, files, problems)
     return records, problems

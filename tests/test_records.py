@@ -319,3 +319,25 @@ def test_problem_formats():
     problem = Problem("courses/a.md", 3, "strand", "bad 100%")
     assert str(problem) == "courses/a.md:3: strand: bad 100%"
     assert problem.github() == "::error file=courses/a.md,line=3::strand: bad 100%25"
+
+
+@pytest.mark.parametrize("parallel_from", [10_000, 1])
+def test_check_finds_exactly_what_load_finds(tmp_path, monkeypatch, parallel_from):
+    """records.check (in parts, on all cores, for big trees) agrees with records.load."""
+    from records import parallel_check
+    monkeypatch.setattr(parallel_check, "PARALLEL_FROM", parallel_from)
+    changes = {
+        "courses/another.md": DOUBLE,
+        "courses/bad.md": course_with(strand="cdp", cost="free"),
+        "courses/typo.md": COURSE.replace("[zoe-angstrom]", "[zoe-angstom]"),
+        "content/sles/broken.md": SLE.replace("[maths]", "[math]"),
+        "content/newsletters/spring.md": EDITION.replace("date: 2027-01-05", "date: 2027-01-05\naudiences: [teacher]"),
+    }
+    root = make_tree(tmp_path, changes)
+    records_, loaded = records.load(root)
+    count, checked = records.check(root)
+    assert sorted(map(str, checked)) == sorted(map(str, loaded))
+    assert len(loaded.errors) == 5 and len(loaded.warnings) >= 2
+    valid = (1 + len(records_.venues) + len(records_.schools) + len(records_.board) + len(records_.sles)
+             + len(records_.courses) + len(records_.news) + len(records_.audiences) + len(records_.editions))
+    assert count == valid
