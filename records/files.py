@@ -35,6 +35,21 @@ class _LineLoader(_Base):
     """SafeLoader that keeps line numbers and reads a few YAML 1.1 traps as editors mean them."""
 
     yaml_implicit_resolvers = {k: list(v) for k, v in _Base.yaml_implicit_resolvers.items()}
+    _tags: dict[str, str] = {}       # plain scalar -> its tag: the same words recur in every file
+
+    def resolve(self, kind, value, implicit):
+        # libyaml calls this for every scalar; the regular expressions behind it are the
+        # costliest part of reading a record, so each distinct plain value is resolved once.
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return "tag:yaml.org,2002:str"          # quoted: always text
+            tag = self._tags.get(value)
+            if tag is None:
+                if len(self._tags) > 200_000:
+                    self._tags.clear()
+                tag = self._tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return super().resolve(kind, value, implicit)
 
 
 # `start: 13:30` would be the number 810 (YAML 1.1 base 60) and `urn: 012345` an octal number:
