@@ -3,77 +3,33 @@
     python -m mailer [--root DIR] [--db PATH] subscribers import FILE.csv
     python -m mailer subscribers list | export [ADDRESS] | forget ADDRESS | unsubscribe ADDRESS
     python -m mailer preview EDITION [--out DIR]
-    python -m mailer send EDITION [--dry-run] [--resend-unknown] [--outbox DIR]
+    python -m mailer send EDITION [--dry-run [--list]] [--test-to ADDRESS] [--resend-unknown]
+                                  [--batch-size N] [--outbox DIR] [--quiet]
+    python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
     python -m mailer serve [--host H] [--port P]
+
+The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
+(outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
+MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE; unsubscribe links need MAILER_SECRET.
 
 Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 """
 from __future__ import annotations
 
 import csv
-import json
-import os
+import logging
 import sys
 import time
 from pathlib import Path
 
 import click
 
-import records as records_pkg
 from records.newsletter import audience_for
-from records.problems import did_you_mean
 
-from .store import STATES, Store, StoreError, address_hash, normalise
-
-DEFAULT_DB = Path("data") / "mailer.sqlite3"
-
-
-class Context:
-    def __init__(self, root: Path, db: Path | None):
-        self.root = root
-        self.db = db if db is not None else root / DEFAULT_DB
-        self._records = None
-
-    def store(self, *, create: bool = True) -> Store:
-        try:
-            return Store(self.db, create=create)
-        except (StoreError, OSError) as err:
-            fail(str(err))
-
-    def records(self, *, strict: bool = True):
-        """The alliance's records; with errors, print them and exit 1 before anything is written."""
-        if self._records is None:
-            self._records = records_pkg.load(self.root)
-        recs, problems = self._records
-        if strict and problems.errors:
-            for problem in problems:
-                if problem.is_error:
-                    click.echo(str(problem), err=True)
-            fail(f"the records have {len(problems.errors)} error{'s' if len(problems.errors) > 1 else ''}; "
-                 "fix them first (nothing was written)")
-        return recs
-
-    def edition(self, edition_id: str):
-        recs = self.records()
-        if edition_id not in recs.editions:
-            known = list(recs.editions)
-            fail(f"no edition {edition_id!r} in content/newsletters/{did_you_mean(edition_id, known)}"
-                 + (f" (editions: {', '.join(known)})" if known else ""))
-        return recs, recs.editions[edition_id]
-
-
-def fail(message: str, code: int = 1):
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def _address(value: str) -> str:
-    from .importer import valid_address
-    address = normalise(value)
-    if not valid_address(address):
-        fail(f"{value!r} is not an email address")
-    return address
+from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secret_or_fail
+from .cli_send import send, status, sync
+from .store import Store, address_hash
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,9 +37,11 @@ def _address(value: str) -> str:
               show_default=True, help="The alliance's folder (content/, courses/).")
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="MAILER_DB",
               default=None, help="The subscriber database [env MAILER_DB; default ROOT/data/mailer.sqlite3].")
+@click.option("--verbose", "-v", count=True, help="Log more to standard error (-v: each request, -vv: debug).")
 @click.pass_context
-def cli(ctx: click.Context, root: Path, db: Path | None) -> None:
+def cli(ctx: click.Context, root: Path, db: Path | None, verbose: int) -> None:
     """Newsletters for the alliance: subscribers, previews, sends."""
+    log_to_stderr(logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
     ctx.obj = Context(root, db)
 
 
@@ -157,7 +115,7 @@ def export(obj: Context, address: str | None, out: Path | None) -> None:
 
     The columns can be imported again; `editions` lists each edition and its state."""
     if address is not None:
-        address = _address(address)
+        address = parse_address(address)
     if not obj.db.exists():
         fail("no database yet: import a CSV first")
     handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
@@ -195,7 +153,7 @@ def export(obj: Context, address: str | None, out: Path | None) -> None:
 @click.pass_obj
 def unsubscribe(obj: Context, address: str) -> None:
     """Stop all emails to ADDRESS; no import subscribes it again."""
-    address = _address(address)
+    address = parse_address(address)
     with obj.store() as store:
         outcome = store.unsubscribe(address)
     click.echo({
@@ -211,7 +169,7 @@ def unsubscribe(obj: Context, address: str) -> None:
 def forget(obj: Context, address: str) -> None:
     """Erase ADDRESS's personal data (right to erasure); only a hash stays, so it stays suppressed."""
     from .providers.outbox import OutboxProvider
-    address = _address(address)
+    address = parse_address(address)
     with obj.store() as store:
         outcome = store.forget(address)
     removed = OutboxProvider(obj.root / "outbox").erase(address)
@@ -225,20 +183,6 @@ def forget(obj: Context, address: str) -> None:
 
 # --- editions -----------------------------------------------------------------------------------------
 
-def _composer(obj: Context, edition_id: str, *, secret: bytes | None, from_addr: str = ""):
-    from .compose import Composer, default_sender, make_tokens
-    recs, edition = obj.edition(edition_id)
-    tokens = make_tokens(recs, secret, os.environ.get("MAILER_UNSUBSCRIBE_URL", "").strip()) if secret else None
-    return Composer(recs, edition, tokens=tokens, sender=default_sender(recs, from_addr))
-
-
-def _secret() -> bytes:
-    from .tokens import SecretError, secret_from_env
-    try:
-        return secret_from_env()
-    except SecretError as err:
-        fail(str(err))
-
 
 @cli.command()
 @click.argument("edition")
@@ -248,7 +192,7 @@ def _secret() -> bytes:
 def preview(obj: Context, edition: str, out: Path | None) -> None:
     """Write each variant of EDITION as .html and .txt, with a summary of recipients per variant."""
     from .preview import summary_text, write_preview
-    composer = _composer(obj, edition, secret=None)
+    composer = make_composer(obj, edition, secret=None)
     out = out or obj.root / "preview" / edition
     store = Store(obj.db) if obj.db.exists() else None
     try:
@@ -261,99 +205,6 @@ def preview(obj: Context, edition: str, out: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("edition")
-@click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the outbox provider writes [default: ROOT/outbox].")
-@click.option("--dry-run", is_flag=True, help="Show who would get which variant; send nothing, write nothing.")
-@click.option("--resend-unknown", is_flag=True,
-              help="Also send readers whose earlier batch had an unknown outcome (they may get it twice).")
-@click.option("--batch-size", type=click.IntRange(1, 1000), default=None,
-              help="Readers per request [default: the provider's].")
-@click.pass_obj
-def send(obj: Context, edition: str, outbox: Path | None, dry_run: bool, resend_unknown: bool,
-         batch_size: int | None) -> None:
-    """Send EDITION to every subscriber who should get it, once (outbox by default)."""
-    from .providers import make_provider
-    from .send import SendLocked, SendOptions, SendRun, dry_run as plan_only
-    from .settings import Settings, SettingsError
-    recs, _ = obj.edition(edition)
-    try:
-        settings = Settings.from_env(default_from="", outbox_dir=outbox or obj.root / "outbox")
-    except SettingsError as err:
-        fail(str(err))
-    if dry_run:
-        composer = _composer(obj, edition, secret=None, from_addr=settings.from_addr)
-        if not obj.db.exists():
-            fail("no database yet: import a CSV first")
-        with obj.store() as store:
-            counts = plan_only(store, composer)
-        for slug, n in sorted(counts.items()):
-            click.echo(f"{slug}\t{n}")
-        click.echo(f"dry run: {sum(counts.values())} readers would get {edition} in {len(counts)} "
-                   f"variants; nothing was sent")
-        return
-    secret = _secret()
-    composer = _composer(obj, edition, secret=secret, from_addr=settings.from_addr)
-    if not obj.db.exists():
-        fail("no database yet: import a CSV first")
-    options = SendOptions(batch_size=batch_size, rate=settings.rate, resend_unknown=resend_unknown)
-    with obj.store() as store:
-        provider = make_provider(settings)
-        try:
-            with provider:
-                report = SendRun(store, composer, provider, options).run()
-        except SendLocked as err:
-            fail(str(err))
-        counts = store.status(edition)
-    if report.recovered:
-        were = "readers were" if report.recovered != 1 else "reader was"
-        click.echo(f"{report.recovered} {were} being sent when an earlier run stopped: now "
-                   "unknown, not sent again (see status; --resend-unknown sends them)")
-    where = f" to {settings.outbox_dir / edition}" if settings.provider == "outbox" else f" through {settings.provider}"
-    click.echo(f"{edition}: {report.sent} sent{where}, {report.failed} failed, {report.unknown} unknown, "
-               f"{report.skipped} skipped in {report.elapsed:.1f} s")
-    click.echo(_status_line(edition, counts))
-    if report.stopped:
-        fail(f"stopped: {report.stopped}")
-
-
-def _status_line(edition: str, counts: dict[str, int]) -> str:
-    total = sum(counts.values())
-    return f"{edition}: {total} readers: " + ", ".join(f"{counts[s]} {s}" for s in STATES)
-
-
-@cli.command()
-@click.argument("edition")
-@click.option("--json", "as_json", is_flag=True, help="Counts as JSON, for scripts.")
-@click.option("--list", "list_state", type=click.Choice(["pending", "sending", "failed", "unknown", "skipped"]),
-              default=None, help="Also list the readers in this state (addresses: for the operator).")
-@click.pass_obj
-def status(obj: Context, edition: str, as_json: bool, list_state: str | None) -> None:
-    """How many readers of EDITION are pending, sending, sent, failed, unknown or skipped."""
-    recs, _problems = records_pkg.load(obj.root)
-    store = Store(obj.db) if obj.db.exists() else None
-    try:
-        known = set(recs.editions) | set(store.editions() if store else [])
-        if edition not in known:
-            fail(f"no edition {edition!r}{did_you_mean(edition, known)}")
-        counts = store.status(edition) if store else dict.fromkeys(STATES, 0)
-        if as_json:
-            click.echo(json.dumps({"edition": edition, "total": sum(counts.values()), **counts}))
-        else:
-            click.echo(_status_line(edition, counts))
-            if counts["unknown"]:
-                click.echo(f"{counts['unknown']} unknown: they may or may not have received it; "
-                           "`send --resend-unknown` sends them again")
-        if list_state and store:
-            for row in store.rows_in_state(edition, list_state):
-                click.echo("\t".join([row["email"] or "(forgotten)", f"batch {row['batch_id'] or '-'}",
-                                      row["reason"] or ""]))
-    finally:
-        if store:
-            store.close()
-
-
-@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8025, show_default=True, type=int)
 @click.pass_obj
@@ -361,11 +212,15 @@ def serve(obj: Context, host: str, port: int) -> None:  # pragma: no cover - run
     """Answer unsubscribe links (one-click POST and the confirmation page)."""
     from .subscription import make_app, serve as run
     recs = obj.records(strict=False)
-    secret = _secret()
+    secret = secret_or_fail()
     name = recs.alliance.display_name if recs.alliance else "the newsletter"
     site = recs.alliance.site_url if recs.alliance else ""
     click.echo(f"answering unsubscribe links on http://{host}:{port}/ (Ctrl-C stops)")
     run(make_app(obj.db, secret, name=name, site_url=site), host, port)
+
+
+for command in (send, sync, status):        # mailer/cli_send.py
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -14,15 +14,28 @@ AuthError                   released; the run stops at once
 anything else               unknown (a request may have started); re-raised
 ==========================  ==========================================================
 
+A run: recover rows a killed run left ``sending`` (they become ``unknown``); fetch the
+provider's suppressions into the store (:mod:`mailer.suppressions`; if that fails, the run
+stops before sending anything); with ``resend_unknown``, put unknown rows back to pending;
+plan (a pending row per sendable reader); skip readers no longer sendable; then send.
+
 An error threshold stops a send going badly: ``max_consecutive_errors`` failed/unknown
 batches in a row, or more than ``error_threshold`` of the batches once ``min_batches`` were
-tried. A rate limit (messages per second) is kept across batches. Killed at any moment, a run
-leaves rows ``sending``; the next run turns them ``unknown`` (:meth:`Store.recover`) and sends
-exactly the readers still pending. Only one send runs at a time (a lock file beside the DB).
+tried. A rate limit (messages per second) is kept across batches, counted from the first
+request; with a rate, batches hold at most one second's worth of readers. Killed at any
+moment, a run leaves rows ``sending``; the next run turns them ``unknown`` and sends exactly
+the readers still pending. Only one send runs at a time (a lock file beside the DB).
+
+Timeouts: a read timeout (or a connection lost after the request was written) is *not*
+retried, although the issue lists timeouts with the retried faults: the provider may have
+accepted the batch, neither API has an idempotency key, and "never twice" wins. Those
+readers become ``unknown``, are listed by ``status``, and ``--resend-unknown`` sends them on
+request. A connect timeout (nothing was sent) is retried like any connection error.
 """
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import random
 import time
@@ -36,9 +49,11 @@ from records.newsletter import VariantKey
 
 from .audiences import key_from_ledger, ledger_phases
 from .compose import Composer
-from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, RejectedError,
+from .progress import NoProgress
+from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, ProviderError, RejectedError,
                              TransientError)
 from .store import Claim, Store
+from .suppressions import SyncReport, sync
 
 
 class SendStopped(Exception):
@@ -61,6 +76,7 @@ class SendOptions:
     min_batches: int = 10
     max_consecutive_errors: int = 3
     resend_unknown: bool = False
+    sync_suppressions: bool = True      # fetch the provider's suppressions before sending
 
 
 @dataclass
@@ -79,6 +95,7 @@ class SendReport:
     stopped: str | None = None
     elapsed: float = 0.0
     by_variant: Counter = field(default_factory=Counter)
+    suppressions: SyncReport | None = None
 
     @property
     def attempted(self) -> int:
@@ -87,6 +104,13 @@ class SendReport:
     @property
     def rate(self) -> float:
         return self.attempted / self.elapsed if self.elapsed > 0 else 0.0
+
+    def summary(self, where: str = "") -> str:
+        """One line: ``E: 95 sent through mailgun, 0 failed, 0 unknown, 3 skipped, 2 retries in 1.2 s (79/s)``."""
+        where = f" {where}" if where else ""
+        retries = f", {self.retries} retr{'ies' if self.retries != 1 else 'y'}" if self.retries else ""
+        return (f"{self.edition}: {self.sent} sent{where}, {self.failed} failed, {self.unknown} unknown, "
+                f"{self.skipped} skipped{retries} in {self.elapsed:.1f} s ({self.rate:,.0f} messages/s)")
 
 
 @contextmanager
@@ -111,20 +135,22 @@ class SendRun:
     def __init__(self, store: Store, composer: Composer, provider: Provider,
                  options: SendOptions | None = None, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
-                 on_batch: Callable[[SendReport, int], None] | None = None):
+                 on_batch: Callable[[SendReport, int], None] | None = None, progress=None):
         self.store = store
         self.composer = composer
         self.provider = provider
         self.options = options or SendOptions()
         self.edition = composer.edition.id
-        self.batch_size = self.options.batch_size or provider.batch_size
+        self.batch_size = batch_size_for(provider, self.options)
         self.clock, self.sleep, self.rng = clock, sleep, rng
         self.on_batch = on_batch
+        self.progress = progress or NoProgress()
         self.report = SendReport(self.edition, provider.name)
         self._tried = 0
         self._bad = 0
         self._consecutive_bad = 0
         self._started = 0.0
+        self._rate_started: float | None = None
         self._budget_used = 0
 
     # --- the run ---------------------------------------------------------------------------------
@@ -136,11 +162,14 @@ class SendRun:
         r = self.report
         self._started = self.clock()
         r.recovered = self.store.recover(self.edition)
-        if self.options.resend_unknown:
-            r.requeued_unknown = self.store.resend_unknown(self.edition)
-        r.planned = self.plan()
-        r.skipped += self.store.skip_unsendable(self.edition)
         try:
+            if self.options.sync_suppressions:
+                self.sync_suppressions()
+            if self.options.resend_unknown:
+                r.requeued_unknown = self.store.resend_unknown(self.edition)
+            r.planned = self.plan()
+            r.skipped += self.store.skip_unsendable(self.edition)
+            self.progress.start(self.store.pending_count(self.edition), self.edition)
             for audience, phases, _count in self.store.pending_variants(self.edition):
                 if audience not in self.composer.records.audiences:
                     continue   # an audience removed since the plan: its rows stay pending, listed by status
@@ -151,6 +180,15 @@ class SendRun:
             r.skipped += self.store.skip_unsendable(self.edition)
             r.elapsed = self.clock() - self._started
         return r
+
+    def sync_suppressions(self) -> None:
+        """The provider's suppressions into the store; if they cannot be read, send nothing."""
+        try:
+            self.report.suppressions = sync(self.store, self.provider)
+        except ProviderError as err:
+            need = " (the key must be allowed to read them, not only to send)" if isinstance(err, AuthError) else ""
+            raise SendStopped(f"could not fetch the suppressions from {self.provider.name}{need}: {err}; "
+                              "nothing was sent") from None
 
     def plan(self) -> int:
         """A pending ledger row for every sendable reader of this edition; idempotent."""
@@ -189,6 +227,9 @@ class SendRun:
                           tuple(self.composer.recipient(reader) for reader in claim.readers),
                           self.composer.sender)
             attempt = 0
+            if self._rate_started is None:
+                self._rate_started = self.clock()
+            self._budget_used += len(claim.readers)
             while True:
                 attempt += 1
                 try:
@@ -202,17 +243,23 @@ class SendRun:
         except RejectedError as err:
             self.store.finish(claim.batch_id, "failed", f"refused by {self.provider.name}: {err}")
             r.failed += len(claim.readers)
+            self.progress.note(f"batch {claim.batch_id} ({len(claim.readers)} readers) failed: {err}")
+            self.progress.update(r)
             self.count_batch(bad=True, why=f"refused: {err}")
             return
         except OutcomeUnknownError as err:
             self.store.finish(claim.batch_id, "unknown", f"{self.provider.name}: {err}")
             r.unknown += len(claim.readers)
+            self.progress.note(f"batch {claim.batch_id} ({len(claim.readers)} readers) unknown, not sent again "
+                               f"on its own: {err}")
+            self.progress.update(r)
             self.count_batch(bad=True, why=f"outcome unknown: {err}")
             return
         except AuthError as err:
             self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
-            raise SendStopped(f"{self.provider.name} refused our credentials: {err}; nothing more "
-                              "was sent (check MAILER_API_KEY or MAILER_SMTP_URL)") from None
+            hint = "" if "check MAILER_" in str(err) else " (check MAILER_API_KEY or MAILER_SMTP_URL)"
+            raise SendStopped(f"{self.provider.name} refused our credentials: {err}{hint}; "
+                              "nothing more was sent") from None
         except SendStopped:
             raise
         except BaseException as err:
@@ -227,7 +274,7 @@ class SendRun:
         r.sent += sent
         r.unknown += unknown
         r.by_variant[key.slug] += sent
-        self._budget_used += len(claim.readers)
+        self.progress.update(r)
         self.count_batch(bad=bool(unknown), why="the provider did not account for every reader")
         if self.on_batch:
             self.on_batch(r, len(claim.readers))
@@ -248,6 +295,7 @@ class SendRun:
             raise SendStopped(f"{self.provider.name} unavailable after {attempt} attempts ({err}); "
                               "the readers not yet sent stay pending: run send again later")
         self.report.retries += 1
+        self.progress.waiting(delay, f"attempt {attempt} of {o.max_attempts} failed ({str(err)[:120]})")
         self.sleep(delay)
 
     def backoff(self, attempt: int) -> float:
@@ -258,9 +306,9 @@ class SendRun:
     def throttle(self) -> None:
         """Keep to ``rate`` messages per second over the run."""
         rate = self.options.rate
-        if rate <= 0 or not self._budget_used:
+        if rate <= 0 or not self._budget_used or self._rate_started is None:
             return
-        due = self._started + self._budget_used / rate
+        due = self._rate_started + self._budget_used / rate
         wait = due - self.clock()
         if wait > 0:
             self.sleep(wait)
@@ -281,17 +329,44 @@ class SendRun:
                               "stopped: fix the cause, then run send again")
 
 
-def dry_run(store: Store, composer: Composer) -> Counter:
-    """Who would get which variant now: readers not yet sent, per variant slug; nothing written."""
-    counts: Counter = Counter()
+def batch_size_for(provider: Provider, options: SendOptions) -> int:
+    """Readers per request: the option, never more than the provider takes, and with a rate
+    limit no more than one second's worth, so the rate holds from the first request."""
+    size = min(options.batch_size or provider.batch_size, provider.batch_size)
+    if options.rate > 0:
+        size = min(size, max(1, math.ceil(options.rate)))
+    return max(1, size)
+
+
+@dataclass
+class DryRun:
+    counts: Counter                     # variant slug -> readers
+    suppressed: int = 0                 # readers the provider suppresses (not counted above)
+    readers: list[tuple[str, str]] | None = None    # (variant slug, address) with ``listing``
+
+
+def dry_run(store: Store, composer: Composer, *, suppressed: set[str] | None = None,
+            listing: bool = False) -> DryRun:
+    """Who would get which variant now: readers not yet sent, per variant slug; nothing written.
+
+    ``suppressed``: address hashes the provider suppresses (read, not stored: see
+    :func:`mailer.suppressions.fetch_hashes`)."""
+    result = DryRun(Counter(), readers=[] if listing else None)
     planner = composer.planner
     for s in store.sendable_for(composer.edition.id):
         if s["state"] not in (None, "pending", "skipped"):
             continue
         key = planner.variant(s["roles"], s["phases"])
-        if key is not None:
-            counts[key.slug] += 1
-    return counts
+        if key is None:
+            continue
+        if suppressed and s["address_hash"] in suppressed:
+            result.suppressed += 1
+            continue
+        result.counts[key.slug] += 1
+        if listing:
+            result.readers.append((key.slug, s["email"]))
+    return result
 
 
-__all__ = ["SendRun", "SendOptions", "SendReport", "SendStopped", "SendLocked", "send_lock", "dry_run"]
+__all__ = ["SendRun", "SendOptions", "SendReport", "SendStopped", "SendLocked", "send_lock", "dry_run",
+           "DryRun", "batch_size_for"]

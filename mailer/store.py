@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -224,7 +225,7 @@ class Store:
     def sendable_for(self, edition: str) -> Iterator[sqlite3.Row]:
         """Sendable subscribers with their ledger state for ``edition`` (None if not planned)."""
         return self.conn.execute(
-            f"SELECT s.id, s.address_hash, s.roles, s.phases, l.state FROM subscribers s "
+            f"SELECT s.id, s.email, s.address_hash, s.roles, s.phases, l.state FROM subscribers s "
             f"LEFT JOIN ledger l ON l.edition = ? AND l.address_hash = s.address_hash "
             f"WHERE {SENDABLE} ORDER BY s.id", (edition,))
 
@@ -268,6 +269,37 @@ class Store:
 
     def unsubscribe(self, address: str, source: str = "command line") -> str:
         return self.unsubscribe_hash(address_hash(address), source)
+
+    def apply_suppressions(self, entries: Iterable[tuple[str, str]], source: str) -> dict[str, tuple[int, int]]:
+        """Record a provider's suppressions: (address hash, reason) pairs, one transaction.
+
+        ``reason`` is ``unsubscribed``, ``bounce`` or ``complaint``; an unsubscribe also marks
+        the subscriber unsubscribed. Returns reason -> (new suppressions, subscribers who were
+        sendable and no longer are)."""
+        by_reason: dict[str, list[str]] = {}
+        for hash_, reason in entries:
+            by_reason.setdefault(reason, []).append(hash_)
+        out: dict[str, tuple[int, int]] = {}
+        stamp = now()
+        with self.transaction() as conn:
+            for reason, hashes in by_reason.items():
+                stopped = new = 0
+                for start in range(0, len(hashes), 500):
+                    chunk = hashes[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    stopped += conn.execute(f"SELECT COUNT(*) FROM subscribers s WHERE s.address_hash IN ({marks}) "
+                                            f"AND {SENDABLE}", chunk).fetchone()[0]
+                    new += conn.execute(
+                        f"INSERT INTO suppressions (address_hash, reason, source, created_at) "
+                        f"SELECT value, ?, ?, ? FROM json_each(?) WHERE true "
+                        f"ON CONFLICT (address_hash) DO NOTHING",
+                        (reason, source, stamp, json.dumps(chunk))).rowcount
+                    if reason == "unsubscribed":
+                        conn.execute(f"UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
+                                     f"updated_at = ? WHERE status = 'subscribed' AND address_hash IN ({marks})",
+                                     (stamp, stamp, *chunk))
+                out[reason] = (new, stopped)
+        return out
 
     def forget(self, address: str, source: str = "command line") -> str:
         """Erase a subscriber's personal data; keep only the hash as a suppression.
@@ -353,7 +385,8 @@ class Store:
             n += conn.execute(
                 "UPDATE ledger SET state = 'skipped', updated_at = ?, reason = CASE "
                 " WHEN EXISTS (SELECT 1 FROM suppressions x WHERE x.address_hash = ledger.address_hash) "
-                "  THEN 'unsubscribed or suppressed' "
+                "  THEN (SELECT 'suppressed: ' || x.reason || CASE WHEN x.source <> '' THEN ' (' || x.source || ')' "
+                "        ELSE '' END FROM suppressions x WHERE x.address_hash = ledger.address_hash) "
                 " WHEN (SELECT status FROM subscribers s WHERE s.id = ledger.subscriber_id) = 'unsubscribed' "
                 "  THEN 'unsubscribed' ELSE 'no consent' END "
                 f"WHERE edition = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM subscribers s "
@@ -453,6 +486,18 @@ class Store:
             "SELECT l.id, l.batch_id, l.reason, l.message_id, s.email FROM ledger l "
             "LEFT JOIN subscribers s ON s.id = l.subscriber_id "
             "WHERE l.edition = ? AND l.state = ? ORDER BY l.batch_id, l.id", (edition, state))
+
+    def pending_count(self, edition: str) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM ledger WHERE edition = ? AND state = 'pending'",
+                                 (edition,)).fetchone()[0]
+
+    def unknown_batches(self, edition: str) -> list[dict]:
+        """Batches with readers in ``unknown``: what ``status`` lists and ``--resend-unknown`` sends."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT l.batch_id AS batch, COUNT(*) AS readers, b.variant, b.provider, b.claimed_at, "
+            "COALESCE(NULLIF(MIN(l.reason), ''), b.reason) AS reason FROM ledger l "
+            "LEFT JOIN batches b ON b.id = l.batch_id WHERE l.edition = ? AND l.state = 'unknown' "
+            "GROUP BY l.batch_id ORDER BY l.batch_id", (edition,))]
 
     def editions(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT edition FROM ledger ORDER BY edition")]

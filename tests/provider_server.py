@@ -15,6 +15,8 @@ Use::
         server.fail_next(429, retry_after="2")
         server.reset_next(after_processing=True)       # accepted, then the answer is lost
         server.slow_next(1.0)
+        server.stall_next(5.0)                          # hold the request unprocessed, then drop it
+        server.let_through(2)                           # the next 2 requests are not faulted
         server.seed("bounces", ["a@example.org", {"address": "b@example.org", "code": "550"}])
         ...
         server.messages                                 # every reader's final message
@@ -137,13 +139,14 @@ def _describe(error: BaseException) -> str:
 
 @dataclass
 class Fault:
-    action: str                       # "status" | "reset" | "slow"
+    action: str                       # "status" | "reset" | "slow" | "stall" | "pass"
     status: int = 0
     retry_after: str | None = None
     message: str | None = None
     seconds: float = 0.0
     after_processing: bool = False    # reset: record the message as accepted, then reset
     on: str = "send"                  # "send" | "suppressions" | "any"
+    then: str = "drop"                # stall: "drop" (reset, never processed) or "process"
     headers: dict = field(default_factory=dict)
 
 
@@ -244,6 +247,7 @@ class ProviderServer:
         # requests handled; seconds spent validating with openapi-core; seconds from the request
         # read to the answer written (faults' sleeps included)
         self.stats = {"requests": 0, "validation_seconds": 0.0, "handling_seconds": 0.0}
+        self.arrived = {"send": 0, "suppressions": 0}   # requests read, per kind, before any fault
         lists = MAILGUN_LISTS if provider == "mailgun" else SENDGRID_LISTS
         self.suppression_data: dict[str, list[dict]] = {kind: [] for kind in lists}
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -312,6 +316,19 @@ class ProviderServer:
     def slow_next(self, seconds: float, *, on: str = "send") -> None:
         """Process the next matching request, then wait ``seconds`` before answering."""
         self.add_fault(Fault("slow", seconds=seconds, on=on))
+
+    def stall_next(self, seconds: float, *, then: str = "drop", on: str = "send") -> None:
+        """Hold the next matching request ``seconds`` before doing anything with it (a request
+        in flight), then ``drop`` it (reset: never processed) or ``process`` it as usual."""
+        if then not in ("drop", "process"):
+            raise ValueError("then must be 'drop' or 'process'")
+        self.add_fault(Fault("stall", seconds=seconds, then=then, on=on))
+
+    def let_through(self, count: int = 1, *, on: str = "send") -> None:
+        """The next ``count`` matching requests are answered normally: queue this before a
+        fault meant for a later request."""
+        for _ in range(count):
+            self.add_fault(Fault("pass", on=on))
 
     def seed(self, kind: str, entries: Iterable[str | dict]) -> None:
         """Add suppression records: an address, or a dict shaped like the provider's records."""
@@ -491,6 +508,8 @@ class ProviderServer:
                 self.invalid.append(Invalid(method, path, ["no such endpoint"]))
             return self._answer(handler, method, path, query, 404, self._error_body(f"Not found: {method} {path}"))
         kind, domain = route
+        with self._lock:
+            self.arrived[kind] += 1
 
         errors = self._validate(method, path, query, handler.headers, body) if self.validate else []
         fields = None
@@ -515,6 +534,11 @@ class ProviderServer:
             return self._answer(handler, method, path, query, 404, self._error_body(f"Domain not found: {domain}"))
 
         fault = self._take_fault(kind)
+        if fault is not None and fault.action == "stall":
+            time.sleep(fault.seconds)
+            if fault.then == "drop":
+                return self._reset(handler, method, path, query, "stalled, then dropped")
+            fault = None
         if fault is not None and fault.action == "status":
             headers = dict(fault.headers)
             if fault.retry_after is not None:

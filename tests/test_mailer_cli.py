@@ -146,7 +146,7 @@ def test_send_then_status_then_send_again(alliance):
 
     status = mailer(alliance, "status", SPRING, "--json")
     assert json.loads(status.stdout) == {"edition": SPRING, "total": 4, "pending": 0, "sending": 0,
-                                         "sent": 4, "failed": 0, "unknown": 0, "skipped": 0}
+                                         "sent": 4, "failed": 0, "unknown": 0, "skipped": 0, "unknown_batches": []}
     status = mailer(alliance, "status", SPRING)
     assert status.stdout == f"{SPRING}: 4 readers: 0 pending, 0 sending, 4 sent, 0 failed, 0 unknown, 0 skipped\n"
 
@@ -230,7 +230,8 @@ def test_status_lists_unknown_readers(alliance):
     mailer(alliance, "send", SPRING, "--dry-run")
     with Store(alliance / "data" / "mailer.sqlite3") as store:
         SendRun(store, composer(alliance), OutboxProvider(alliance / "outbox")).plan()
-        store.claim(SPRING, "teachers", "secondary", 10, "outbox")      # then the process dies
+        store.claim(SPRING, "teachers", "secondary", 10, "outbox", "teachers--secondary")   # then the process dies
+        claimed = store.conn.execute("SELECT claimed_at FROM batches").fetchone()[0]
     result = mailer(alliance, "send", SPRING)
     assert result.stdout.splitlines()[0] == ("1 reader was being sent when an earlier run stopped: now unknown, "
                                              "not sent again (see status; --resend-unknown sends them)")
@@ -238,6 +239,8 @@ def test_status_lists_unknown_readers(alliance):
     assert status.stdout.splitlines() == [
         f"{SPRING}: 4 readers: 0 pending, 0 sending, 3 sent, 0 failed, 1 unknown, 0 skipped",
         "1 unknown: they may or may not have received it; `send --resend-unknown` sends them again",
+        f"  batch 1: 1 reader, teachers--secondary, outbox, {claimed}: interrupted while sending: may or may "
+        "not have gone out",
         "zoe@school.example\tbatch 1\tinterrupted while sending: may or may not have gone out",
     ]
     again = mailer(alliance, "send", SPRING, "--resend-unknown")

@@ -184,8 +184,10 @@ def test_rate_limit(env):
     def sleep(s):
         sleeps.append(s)
         clock[0] += s
-    SendRun(store, composer(root), Scripted(), SendOptions(rate=5), clock=lambda: clock[0], sleep=sleep).run()
-    assert sleeps == [2.0, 2.0]          # 10 readers per batch at 5 a second
+    provider = Scripted()
+    SendRun(store, composer(root), provider, SendOptions(rate=5), clock=lambda: clock[0], sleep=sleep).run()
+    # batches of one second's worth (5 readers), each one second after the previous one
+    assert list(map(len, provider.calls)) == [5] * 6 and sleeps == [1.0] * 5
 
 
 def test_rows_left_sending_become_unknown(env):
@@ -210,8 +212,9 @@ def test_one_send_at_a_time(env):
 def test_dry_run_writes_nothing(env):
     root, store, tmp = env
     load_readers(store, tmp, readers(3) + "s@x.example,S,R,teacher,secondary,yes\n")
-    counts = dry_run(store, composer(root))
-    assert counts == {"teachers--primary": 3, "teachers--secondary": 1}
+    result = dry_run(store, composer(root), listing=True)
+    assert result.counts == {"teachers--primary": 3, "teachers--secondary": 1}
+    assert ("teachers--secondary", "s@x.example") in result.readers and len(result.readers) == 4
     assert store.total(SPRING) == 0
 
 

@@ -314,7 +314,8 @@ class HttpClient:
         # raised here, outside the except block, so that the error carries no __context__:
         # a requests exception holds the prepared request, Authorization header and all
         if error is not None:
-            self.log.warning("%s", error)
+            # INFO, not WARNING: the send loop decides what an error means and reports it
+            self.log.info("%s", error)
             raise error
         return response
 
@@ -339,7 +340,7 @@ class HttpClient:
                 if attempt >= self.get_retries:
                     raise
                 wait = self.delay(attempt, error)
-                self.log.info("%s: retrying GET %s in %.2fs", self.name, path, wait)
+                self.log.warning("%s; retrying in %.1f s", error, wait)
                 self.sleep(wait)
                 attempt += 1
 

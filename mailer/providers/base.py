@@ -67,7 +67,7 @@ class ProviderError(Exception):
 
 
 class TransientError(ProviderError):
-    """Safe to retry: 429, 5xx, connection refused or reset before an answer."""
+    """Safe to retry: 429, 5xx, could not connect, or lost before the request was complete."""
 
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
@@ -89,6 +89,7 @@ class OutcomeUnknownError(ProviderError):
 class Provider(ABC):
     name: str = "provider"
     batch_size: int = 1          # most recipients one send() takes
+    has_suppressions: bool = False   # True if suppressions() asks the provider (Mailgun, SendGrid)
 
     @abstractmethod
     def send(self, batch: Batch) -> Mapping[str, str]:

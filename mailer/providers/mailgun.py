@@ -49,6 +49,7 @@ def _address(name: str, address: str) -> str:
 class MailgunProvider(Provider):
     name = "mailgun"
     batch_size = MAX_RECIPIENTS
+    has_suppressions = True
 
     def __init__(self, api_key: str, domain: str, *, api_url: str = "", timeout: float | tuple[float, float] = 30.0,
                  page_size: int = 1000, get_retries: int = 4, backoff: float = 0.5,

