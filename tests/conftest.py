@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -28,3 +29,20 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory) -> Path:
+    """The demo alliance (the repository's own content/ and courses/) built once per session
+    with ``build.py build --today 2026-11-22`` into a temporary folder; tests only read it."""
+    from click.testing import CliRunner
+
+    from tests.site_support import DEMO_TODAY, load_cli
+
+    out = tmp_path_factory.mktemp("demo") / "site"
+    result = CliRunner().invoke(load_cli(), ["build", "--root", str(REPO), "--out", str(out),
+                                             "--today", DEMO_TODAY.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^Built \d+ pages into .+/ in \d+\.\d s \(0 errors, \d+ warnings?\)$",
+                     result.output.splitlines()[-1]), result.output
+    return out

@@ -1,13 +1,12 @@
 """End to end: the demo alliance (the repository's own content) built with `build.py` into a
 temporary folder, its HTML parsed and checked against the records it came from.
 
-The site is built once per module (about 2-3 s); every test reads it.
+The site is built once per session (conftest.py's demo_site, about 3 s); every test reads it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib.util
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -16,24 +15,17 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
-from click.testing import CliRunner
 
 import records
+from tests.site_support import DEMO_TODAY
 
 REPO = Path(__file__).resolve().parent.parent
-TODAY = dt.date(2026, 11, 22)
+TODAY = DEMO_TODAY
 DATE_RE = re.compile(r"^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) "
                      r"(\d{1,2}) (January|February|March|April|May|June|July|August|September|"
                      r"October|November|December) (\d{4})$")
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
-
-
-def load_cli():
-    spec = importlib.util.spec_from_file_location("build_cli", REPO / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cli
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +36,8 @@ def demo():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, demo) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "site"
-    result = CliRunner().invoke(load_cli(), ["build", "--root", str(REPO), "--out", str(out),
-                                             "--today", TODAY.isoformat()])
-    assert result.exit_code == 0, result.output
-    assert re.search(r"^Built \d+ pages into .+/ in \d+\.\d s \(0 errors, \d+ warnings?\)$",
-                     result.output.splitlines()[-1]), result.output
-    return out
+def site(demo_site) -> Path:
+    return demo_site          # built once per session (conftest.py), shared with other files
 
 
 @functools.lru_cache(maxsize=None)
@@ -170,7 +156,7 @@ def test_every_course_page_shows_its_title_exactly_and_its_summary_as_descriptio
 def test_sessions_are_in_date_order_with_times_and_venue_address(site, demo):
     checked = 0
     for course_id, course in demo.courses.items():
-        rows = article(site, f"courses/{course_id}.html").select("h2#sessions + table tbody tr")
+        rows = article(site, f"courses/{course_id}.html").select("h2#sessions + div.tsa-sessions > table tbody tr")
         assert len(rows) == len(course.sessions), course_id
         cells = [[td.get_text() for td in row.select("td")] for row in rows]
         dates = [parse_date(c[0]) for c in cells]
@@ -330,3 +316,108 @@ def test_copyright_and_site_name_come_from_the_records(site, demo):
     page = soup(site, "index.html")
     assert demo.alliance.name in page.select_one(".md-copyright").get_text()
     assert page.select_one("link[rel=stylesheet][href$='alliance.css']") is not None
+
+
+# --- calendar feeds, the prospectus, sharing, the accessibility statement ----------------------
+
+def test_the_site_has_a_calendar_of_every_upcoming_course(site, demo):
+    import icalendar
+
+    feed = icalendar.Calendar.from_ical((site / "calendar/all.ics").read_bytes())
+    events = feed.walk("VEVENT")
+    upcoming = demo.upcoming(TODAY)
+    assert len(events) == sum(len(c.sessions) for c in upcoming)
+    assert {str(e["URL"]) for e in events} == {
+        urljoin(demo.alliance.site_url, f"courses/{c.id}.html") for c in upcoming}
+    for strand in records.STRANDS:
+        assert (site / f"calendar/{strand}.ics").is_file()
+
+
+def test_catalogue_home_and_strands_link_their_feeds(site, demo):
+    for path, feed in [("index.html", "calendar/all.ics"),
+                       ("courses/index.html", "calendar/all.ics"),
+                       *((f"strands/{s}.html", f"calendar/{s}.ics") for s in records.STRANDS
+                         if any(c.strand == s for c in demo.upcoming(TODAY)))]:
+        hrefs = [a["href"] for a in article(site, path).select("a[href]")]
+        local = [h for h in hrefs if h.endswith(feed) and not urlparse(h).scheme]
+        assert local, f"{path} does not link {feed}"
+        assert (site / path).parent.joinpath(local[0]).resolve().is_file()
+        webcal = [h for h in hrefs if h.startswith("webcal://")]
+        assert webcal == ["webcal://" + urljoin(demo.alliance.site_url, feed).split("://")[1]]
+
+
+def test_add_to_calendar_links_resolve_to_the_courses_own_feed(site, demo):
+    import icalendar
+
+    linked = 0
+    for course in demo.upcoming(TODAY):
+        page = site / f"courses/{course.id}.html"
+        links = [a for a in article(site, f"courses/{course.id}.html").select("a[href]")
+                 if a.get_text() == "Add to calendar"]
+        if course.status == "cancelled":
+            assert not links, f"{course.id} is cancelled: nothing to add"
+            continue
+        assert len(links) == 1, course.id
+        target = (page.parent / links[0]["href"]).resolve()
+        assert target == (site / f"calendar/courses/{course.id}.ics").resolve()
+        events = icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+        assert len(events) == len(course.sessions)
+        # the page the feed points at is this page, as published (name.html, not name/)
+        assert {str(e["URL"]) for e in events} == {
+            urljoin(demo.alliance.site_url, page.relative_to(site).as_posix())}
+        linked += 1
+    assert linked > 10
+
+
+def test_the_prospectus_is_linked_from_the_home_page_and_is_a_real_pdf(site):
+    from pypdf import PdfReader
+
+    links = [a for a in article(site, "index.html").select("a[href]")
+             if a["href"] == "prospectus.pdf"]
+    assert links and "PDF" in links[0].get_text()
+    reader = PdfReader(site / "prospectus.pdf")
+    assert len(reader.pages) > 5
+    assert "The printable prospectus is made by the full build" not in \
+        reader.pages[0].extract_text()
+
+
+def test_every_page_has_a_description_and_open_graph_tags(site, demo):
+    for path in site.rglob("*.html"):
+        if path.name == "404.html":
+            continue
+        page = _parsed(path)
+        description = page.find("meta", attrs={"name": "description"})
+        assert description and description["content"].strip(), path
+        og = {m["property"]: m["content"] for m in page.select("meta[property^='og:']")}
+        assert og["og:title"] and og["og:description"] == description["content"], path
+        assert og["og:type"] in ("website", "article")
+        assert og["og:url"].startswith(demo.alliance.site_url), path
+    course = next(iter(demo.courses.values()))
+    og = {m["property"]: m["content"]
+          for m in soup(site, f"courses/{course.id}.html").select("meta[property^='og:']")}
+    assert og["og:title"] == course.title
+    assert og["og:description"] == course.summary
+    assert og["og:url"] == urljoin(demo.alliance.site_url, f"courses/{course.id}.html")
+    home = {m["property"]: m["content"] for m in soup(site, "index.html").select("meta[property^='og:']")}
+    assert home["og:url"] == demo.alliance.site_url and home["og:title"] == demo.alliance.name
+
+
+def test_the_accessibility_statement_is_in_every_footer(site, demo):
+    for path in ("index.html", "courses/index.html", f"courses/{next(iter(demo.courses))}.html"):
+        footer = soup(site, path).select_one("footer")
+        links = [a["href"] for a in footer.select("a[href]") if a.get_text() == "Accessibility statement"]
+        assert links and (site / path).parent.joinpath(links[0]).resolve() == \
+            (site / "accessibility.html").resolve()
+    page = article(site, "accessibility.html")
+    text = " ".join(page.get_text().split())
+    headings = [h.get_text() for h in page.select("h2, h3")]
+    for heading in ("Feedback and contact information",
+                    "Reporting accessibility problems with this website",
+                    "Enforcement procedure", "Compliance status",
+                    "Preparation of this accessibility statement", "How we tested this website"):
+        assert heading in headings
+    assert f"This statement was prepared on {TODAY:%A} {TODAY.day} {TODAY:%B %Y}." in text
+    assert "Equality and Human Rights Commission (EHRC)" in text
+    assert any(a["href"].startswith(f"mailto:{demo.alliance.contact.email}")
+               for a in page.select("a[href]"))
+    assert "1280" in text and "375" in text and "axe" in text

@@ -5,7 +5,10 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
+
 import records
+from website import config as site_config
 from website import pages, pipeline, serve
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini"
@@ -23,7 +26,7 @@ def test_every_kind_of_page_and_nothing_else(tmp_path):
     site = pages.site(recs, TODAY)
     paths = {p.path for p in site.pages}
     assert {"index.md", "courses/index.md", "archive/index.md", "sles/index.md", "schools.md",
-            "board.md", "news/index.md", "newsletters/index.md"} <= paths
+            "board.md", "news/index.md", "newsletters/index.md", "accessibility.md"} <= paths
     assert {f"strands/{s}.md" for s in records.STRANDS} <= paths
     assert {f"courses/{c}.md" for c in recs.courses} <= paths
     assert {f"sles/{s}.md" for s in recs.sles} <= paths
@@ -90,3 +93,51 @@ def test_rendering_in_worker_processes_gives_the_same_pages():
     _, alone = pipeline.render_site(recs, TODAY, workers=1)
     _, shared = pipeline.render_site(recs, TODAY, workers=2)
     assert list(shared) == list(alone) and shared == alone
+
+
+# --- beside the pages: feeds and the prospectus -----------------------------------------------
+
+def test_page_addresses_follow_use_directory_urls():
+    assert site_config.page_url("courses/x.md", False) == "courses/x.html"
+    assert site_config.page_url("courses/x.md", True) == "courses/x/"
+    assert site_config.page_url("index.md", False) == "index.html"
+    assert site_config.page_url("index.md", True) == ""
+    assert site_config.page_url("courses/index.md", True) == "courses/"
+    assert site_config.directory_urls({}) is True           # MkDocs' default
+    assert site_config.directory_urls(site_config.base_config()) is False
+
+
+def test_feeds_link_course_pages_where_mkdocs_puts_them():
+    recs, _ = records.load(MINI)
+    site_url = recs.alliance.site_url.rstrip("/")
+    assert pipeline.course_urls(recs, {"use_directory_urls": False})("star-workshop") == \
+        f"{site_url}/courses/star-workshop.html"
+    assert pipeline.course_urls(recs, {"use_directory_urls": True})("star-workshop") == \
+        f"{site_url}/courses/star-workshop/"
+
+
+def test_the_generated_docs_hold_the_feeds_and_a_stand_in_prospectus(tmp_path):
+    from pypdf import PdfReader
+
+    recs, _ = records.load(MINI)
+    pipeline.generate(recs, TODAY, tmp_path / "project")
+    docs = tmp_path / "project" / "docs"
+    assert (docs / "calendar" / "all.ics").read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
+    assert {p.stem for p in (docs / "calendar" / "courses").iterdir()} == set(recs.courses)
+    text = PdfReader(docs / "prospectus.pdf").pages[0].extract_text()
+    assert "made by the full build" in text and "python build.py" in text
+    pipeline.generate(recs, TODAY, tmp_path / "project", prospectus=b"%PDF-real")
+    assert (docs / "prospectus.pdf").read_bytes() == b"%PDF-real"
+
+
+@pytest.mark.parametrize("inline", ["1", "0"])
+def test_a_prospectus_that_fails_publishes_nothing(tmp_path, monkeypatch, inline):
+    def broken(recs, today, **caps):
+        raise OSError("no fonts on this machine")
+    monkeypatch.setattr(pipeline, "prospectus_pdf", broken)
+    monkeypatch.setenv("TSA_PROSPECTUS_INLINE", inline)      # "0": in a forked process if safe
+    out = tmp_path / "site"
+    result = pipeline.build(mini(tmp_path), out, today=TODAY)
+    assert not result.published and not out.exists()
+    assert [str(p) for p in result.problems.errors] == [
+        "prospectus.pdf: could not make the prospectus: OSError: no fonts on this machine"]

@@ -7,7 +7,12 @@
     publish.py   build aside, then swap into place
     pipeline.py  the stages end to end, timed
     serve.py     preview with live reload
-    calendar.py  iCalendar feeds; prospectus.py  the printable PDF
+    calendar.py  iCalendar feeds; prospectus.py  the printable PDF (both into every build:
+                 pipeline.generate writes the feeds, pipeline.build adds the real PDF)
+
+Theme overrides (../overrides/): main.html adds Open Graph tags, partials/ a named search
+dialog and the footer's link to the accessibility statement, assets/ the CSS and the one
+script that fix what the browser tests (tests/test_browser.py) found in stock Material.
 
 Nothing here imports the mailer; both import records.
 """

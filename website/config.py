@@ -32,6 +32,24 @@ def base_config(path: Path = BASE_CONFIG) -> dict[str, Any]:
     return config
 
 
+def directory_urls(config: dict[str, Any]) -> bool:
+    """MkDocs' ``use_directory_urls`` (default true): courses/x/ rather than courses/x.html."""
+    return bool(config.get("use_directory_urls", True))
+
+
+def page_url(docs_path: str, directory_urls: bool) -> str:
+    """Where MkDocs puts the page of ``docs_path`` (a .md path in the docs folder), relative to
+    the site's root: ``courses/x.md`` -> ``courses/x.html`` or ``courses/x/``; ``index.md``
+    -> ``index.html`` or ``""``. Feeds and other files that link to pages use this, so they
+    agree with the site whatever mkdocs.yml says."""
+    stem = docs_path[:-3] if docs_path.endswith(".md") else docs_path
+    if not directory_urls:
+        return stem + ".html"
+    if stem == "index" or stem.endswith("/index"):
+        return stem[:-5]
+    return stem + "/"
+
+
 def generated_config(records: Records, nav: list, not_in_nav: list[str], today: dt.date,
                      base: dict[str, Any] | None = None, base_path: Path = BASE_CONFIG) -> dict:
     """The MkDocs configuration for ``records``: the base config with the records' values."""

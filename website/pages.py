@@ -21,6 +21,11 @@ The site, for an alliance of any size (5,000 courses stay quick to build and to 
     news/index.md, news/<id>.md     news, newest first, and one page per story
     newsletters/index.md            the newsletter archive
     newsletters/<id>.md             one page per edition
+    accessibility.md                the accessibility statement
+
+Beside the pages (written by pipeline.generate, not from templates): the iCalendar feeds
+(calendar/all.ics, calendar/<strand>.ics, calendar/courses/<course>.ics, see calendar.py) and
+the printable prospectus (prospectus.pdf, see prospectus.py).
 """
 from __future__ import annotations
 
@@ -36,6 +41,8 @@ from records import STRANDS, Problems
 from records.newsletter import courses_for, edition_audiences, news_for
 from records.schema import SLE, Course
 from records.tree import Records
+
+from . import calendar as feeds
 
 NEXT_ON_HOME = 6          # upcoming courses on the home page
 NEWS_ON_HOME = 3          # latest stories on the home page
@@ -55,6 +62,17 @@ class Paths:
     board = Markup("board.md")
     news = Markup("news/index.md")
     newsletters = Markup("newsletters/index.md")
+    accessibility = Markup("accessibility.md")
+    prospectus = Markup("prospectus.pdf")
+    all_feed = Markup(feeds.ALL_FEED)
+
+    @staticmethod
+    def strand_feed(strand: str) -> Markup:
+        return Markup(feeds.strand_feed_path(strand))
+
+    @staticmethod
+    def course_feed(course_id: str) -> Markup:
+        return Markup(feeds.course_feed_path(course_id))
 
     @staticmethod
     def course(course_id: str) -> Markup:
@@ -174,7 +192,9 @@ def home(ix: Index) -> list[Page]:
                         "next": running[0] if running else None})
     return [Page(Paths.home, "home.md.j2", {
         "strands": strands, "next_courses": live[:NEXT_ON_HOME], "upcoming_count": len(ix.upcoming),
-        "news": ix.records.news[:NEWS_ON_HOME]}, "content/alliance.yml")]
+        "news": ix.records.news[:NEWS_ON_HOME],
+        "subscribe": feeds.feed_url(ix.records, feeds.ALL_FEED, webcal=True)},
+        "content/alliance.yml")]
 
 
 def catalogue(ix: Index) -> list[Page]:
@@ -182,11 +202,13 @@ def catalogue(ix: Index) -> list[Page]:
               for s, label in STRANDS.items()]
     pages = [Page(Paths.catalogue, "catalogue.md.j2", {
         "groups": groups, "count": len(ix.upcoming), "few": FEW_PER_STRAND,
-        "past_count": len(ix.past)})]
+        "past_count": len(ix.past),
+        "subscribe": feeds.feed_url(ix.records, feeds.ALL_FEED, webcal=True)})]
     for s, label in STRANDS.items():
         pages.append(Page(Paths.strand(s), "strand.md.j2", {
             "strand": s, "label": label, "courses": ix.upcoming_by_strand[s],
-            "past_count": len(ix.past_by_strand[s])}))
+            "past_count": len(ix.past_by_strand[s]),
+            "subscribe": feeds.feed_url(ix.records, feeds.strand_feed_path(s), webcal=True)}))
     return pages
 
 
@@ -284,8 +306,13 @@ def newsletters(ix: Index) -> list[Page]:
     return pages
 
 
+def accessibility(ix: Index) -> list[Page]:
+    return [Page(Paths.accessibility, "accessibility.md.j2", {})]
+
+
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
-    home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters]
+    home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
+    accessibility]
 
 
 # --- the nav: sections only -------------------------------------------------------------------
@@ -307,7 +334,8 @@ def nav() -> list[Any]:
 
 
 # gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
-NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md"]
+NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
+              "/accessibility.md"]      # linked from every page's footer
 
 
 def site(records: Records, today: dt.date) -> Site:

@@ -1,5 +1,9 @@
 """The website's stages, end to end: records → pages → Markdown → MkDocs → published site.
 
+The generated docs folder also holds the calendar feeds (calendar.py) and a stand-in for the
+prospectus; the real PDF (prospectus.py, WeasyPrint) is made in a forked process while MkDocs
+builds, and written into the built site before it is published.
+
     result = build(root, out, today=..., strict=...)     # what `python build.py build` does
 
 Each stage is a function of its own (and timed), so the benchmark and the preview server can
@@ -15,14 +19,18 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
+from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import records
 from records import Problems
 from records.tree import Records
 
+from . import calendar as feeds
 from . import config as site_config
 from . import pages as site_pages
+from .prospectus import placeholder_pdf, prospectus_pdf
 from .publish import publish
 from .render import Renderer
 
@@ -178,13 +186,119 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     return site, {page.path: texts[page.path] for page in site.pages}
 
 
-def generate(recs: Records, today: dt.date, folder: Path) -> tuple[site_pages.Site, Path]:
-    """Write the MkDocs project (docs/ and mkdocs.yml) for ``recs`` into ``folder``."""
+PROSPECTUS = str(site_pages.Paths.prospectus)      # prospectus.pdf, at the site's root
+PREVIEW_PROSPECTUS = ["The printable prospectus is made by the full build:",
+                      "    python build.py",
+                      "The preview skips it to stay quick."]
+
+
+def course_urls(recs: Records, base: dict | None = None) -> Callable[[str], str]:
+    """course id -> the absolute address of its page, as MkDocs will publish it (name.html or
+    name/, from mkdocs.yml's use_directory_urls): what the feeds link to."""
+    directory = site_config.directory_urls(base if base is not None else site_config.base_config())
+    site_url = recs.alliance.site_url if recs.alliance.site_url.endswith("/") else \
+        recs.alliance.site_url + "/"
+    return lambda course_id: urljoin(
+        site_url, site_config.page_url(str(site_pages.Paths.course(course_id)), directory))
+
+
+def generate(recs: Records, today: dt.date, folder: Path, *,
+             prospectus: bytes | None = None) -> tuple[site_pages.Site, Path]:
+    """Write the MkDocs project (docs/ and mkdocs.yml) for ``recs`` into ``folder``: the pages,
+    the calendar feeds and ``prospectus`` as prospectus.pdf (by default a one-page stand-in
+    that says the full build makes it; :func:`build` puts the real one in the site)."""
     site, texts = render_site(recs, today)
+    base = site_config.base_config()
+    files: dict[str, str | bytes] = dict(texts)
+    files.update(feeds.calendars(recs, today, course_url=course_urls(recs, base)))
+    files[PROSPECTUS] = prospectus if prospectus is not None else placeholder_pdf(PREVIEW_PROSPECTUS)
     folder.mkdir(parents=True, exist_ok=True)
-    write_files(folder / site_config.DOCS, texts, {a.path: a.source for a in site.assets})
-    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today)
+    write_files(folder / site_config.DOCS, files, {a.path: a.source for a in site.assets})
+    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base)
     return site, site_config.write_config(folder, cfg)
+
+
+# --- the prospectus, made beside the MkDocs build ------------------------------------------
+
+_PDF_JOB: tuple | None = None     # (records, today) for the forked process, inherited
+
+
+def _pdf_child(conn) -> None:
+    recs, today = _PDF_JOB
+    try:
+        conn.send((True, prospectus_pdf(recs, today)))
+    except BaseException as err:          # reported by the parent, which decides
+        conn.send((False, f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+class ProspectusFailed(Exception):
+    """The prospectus could not be made (the message says why)."""
+
+
+class ProspectusJob:
+    """The prospectus PDF (1-3 s of WeasyPrint) made while MkDocs builds: in a forked process
+    where forking is safe (a single-threaded process on a system that forks), else in this
+    process when :meth:`result` is called. Either way the bytes are the same. :meth:`close`
+    stops an unfinished child (a build that failed does not wait for its PDF)."""
+
+    def __init__(self, recs: Records, today: dt.date):
+        global _PDF_JOB
+        import multiprocessing
+        import threading
+        self._recs, self._today = recs, today
+        self._process = self._conn = None
+        if ("fork" not in multiprocessing.get_all_start_methods()
+                or threading.active_count() > 1 or os.environ.get("TSA_PROSPECTUS_INLINE") == "1"):
+            return
+        context = multiprocessing.get_context("fork")
+        _PDF_JOB = (recs, today)
+        try:
+            ours, theirs = context.Pipe(duplex=False)
+            process = context.Process(target=_pdf_child, args=(theirs,), daemon=True,
+                                      name="prospectus")
+            try:
+                process.start()
+            finally:
+                theirs.close()
+        except OSError:                          # no fork today: make it here instead
+            return
+        finally:
+            _PDF_JOB = None
+        self._process, self._conn = process, ours
+        self._recs = None                        # the child has its own copy
+
+    def result(self) -> bytes:
+        """The PDF's bytes; :class:`ProspectusFailed` says why there are none."""
+        if self._process is None:
+            try:
+                return prospectus_pdf(self._recs, self._today)
+            except Exception as err:              # WeasyPrint's errors have no common base
+                raise ProspectusFailed(f"{type(err).__name__}: {err}") from err
+        try:
+            try:
+                ok, value = self._conn.recv()
+            except EOFError:
+                raise ProspectusFailed(f"the process making it stopped "
+                                       f"(exit code {self._process.exitcode})") from None
+            if not ok:
+                raise ProspectusFailed(value)
+            return value
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._process is not None:
+            if self._process.is_alive() and self._process.exitcode is None:
+                self._process.join(timeout=0.05)
+                if self._process.is_alive():
+                    self._process.terminate()
+            self._process.join()
+            self._process = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 _DOC_PATH = re.compile(r"'([^']+\.md)'")
@@ -222,6 +336,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
 
     temporary = work is None
     folder = scratch_folder() if temporary else Path(work)
+    pdf = ProspectusJob(recs, today)
     try:
         mark = time.perf_counter()
         site, config_file = generate(recs, today, folder)
@@ -243,6 +358,17 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
             result.problems.extend((found.strict() if strict else found).items)
             if result.problems.errors:
                 raise _Refused()
+            mark = time.perf_counter()
+            try:
+                data = pdf.result()
+            except ProspectusFailed as err:
+                result.problems.error(PROSPECTUS, 0, "", f"could not make the prospectus: {err}")
+                raise _Refused() from err
+            finally:
+                result.timings["prospectus wait"] = time.perf_counter() - mark
+            _write(str(site_dir / PROSPECTUS), data)
+            if not temporary:                     # keep the kept project whole
+                _write(str(folder / site_config.DOCS / PROSPECTUS), data)
 
         try:
             publish(out, build_into)
@@ -254,6 +380,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
         except OSError as err:
             result.problems.error(str(out), 0, "", f"cannot publish the site here: {err}")
     finally:
+        pdf.close()
         if temporary:
             shutil.rmtree(folder, ignore_errors=True)
     result.timings["total"] = time.perf_counter() - started

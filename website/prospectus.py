@@ -230,3 +230,33 @@ def build_prospectus(records: Records, today: dt.date, path: Path | str, **caps)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(prospectus_pdf(records, today, **caps))
     return path
+
+
+def placeholder_pdf(lines: list[str]) -> bytes:
+    """A one-page A4 PDF of a few lines of plain ASCII text, written by hand (no WeasyPrint):
+    what the preview server puts where the prospectus goes, so its link works at once."""
+    def literal(text: str) -> str:
+        text = text.encode("ascii", "replace").decode("ascii")
+        return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+    shown = "".join(f"{literal(line)} Tj T* " for line in lines)
+    stream = f"BT /F1 14 Tf 18 TL 56 780 Td {shown}ET".encode("ascii")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)

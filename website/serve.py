@@ -5,6 +5,9 @@ A polling thread (no extra dependency, works on network drives and in containers
 files' sizes and modification times every second. On a change it reloads the records; if they
 have errors it prints them and keeps the last good pages, otherwise it rewrites the pages that
 changed, and MkDocs (watching the generated docs folder) rebuilds and reloads the browser.
+
+The calendar feeds are regenerated with the pages; the printable prospectus is not (WeasyPrint
+takes seconds): prospectus.pdf in the preview is a one-page stand-in that says so.
 """
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""What the website's end-to-end tests share: the demo's fixed "today", build.py's command
+line, and which built page stands for each kind of page."""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from pathlib import Path
+
+import records
+from records.tree import Records
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_TODAY = dt.date(2026, 11, 22)     # the demo then has upcoming, full, cancelled and past courses
+
+
+def load_cli():
+    """build.py's click group (build.py is a script, not a module)."""
+    spec = importlib.util.spec_from_file_location("build_cli", REPO / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cli
+
+
+def demo_records() -> Records:
+    recs, problems = records.load(REPO)
+    assert not problems.errors, "\n".join(map(str, problems))
+    return recs
+
+
+def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
+    """One built page (path from the site's root) for every kind of page, chosen from the
+    records so the tests follow the demo when it changes."""
+    upcoming = recs.upcoming(today)
+    courses = sorted(recs.courses.values(), key=lambda c: c.id)
+    full = next((c for c in upcoming if c.status == "full"),
+                next(c for c in courses if c.status == "full"))
+    cancelled = next((c for c in upcoming if c.status == "cancelled"),
+                     next(c for c in courses if c.status == "cancelled"))
+    open_ = next(c for c in upcoming if c.status == "open" and c.booking)
+    sles = sorted(recs.sles.values(), key=lambda s: s.id)
+    sle = next((s for s in sles if s.photo), sles[0])
+    edition = list(recs.editions)[-1]
+    return {
+        "home": "index.html",
+        "catalogue": "courses/index.html",
+        "strand": f"strands/{open_.strand}.html",
+        "archive": "archive/index.html",
+        "course-open": f"courses/{open_.id}.html",
+        "course-full": f"courses/{full.id}.html",
+        "course-cancelled": f"courses/{cancelled.id}.html",
+        "sle-directory": "sles/index.html",
+        "sle-group": f"sles/specialism/{sle.specialisms[0]}.html",
+        "sle-profile": f"sles/{sle.id}.html",
+        "schools": "schools.html",
+        "board": "board.html",
+        "news": "news/index.html",
+        "news-story": f"news/{recs.news[0].id}.html",
+        "newsletters": "newsletters/index.html",
+        "newsletter": f"newsletters/{edition}.html",
+        "accessibility": "accessibility.html",
+    }
