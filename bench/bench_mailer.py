@@ -25,6 +25,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import records  # noqa: E402
+from common import prepare  # noqa: E402
 from synth import make_subscribers_csv  # noqa: E402
 
 from mailer.audiences import key_from_ledger  # noqa: E402
@@ -61,14 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     out = HERE / "out" / "mailer"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    recs, problems = records.load(args.root)
-    if problems.errors:
-        print("\n".join(str(p) for p in problems.errors), file=sys.stderr)
-        return 1
-    edition_id = args.edition or max(recs.editions, key=lambda e: (
-        len(recs.editions[e].audiences or recs.audiences), recs.editions[e].date))
+    recs, edition_id = prepare(args.root, out, args.edition)
     edition = recs.editions[edition_id]
     print(f"alliance {args.root.resolve().name}: {len(recs.courses)} courses; edition {edition_id}")
 

@@ -194,17 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         return serve(args.validate)
 
-    import records
+    from common import prepare
 
     out = HERE / "out" / "send"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    recs, problems = records.load(args.root)
-    if problems.errors:
-        print("\n".join(str(p) for p in problems.errors), file=sys.stderr)
-        return 1
-    edition = args.edition or max(recs.editions, key=lambda e: (
-        len(recs.editions[e].audiences or recs.audiences), recs.editions[e].date))
+    recs, edition = prepare(args.root, out, args.edition)
     print(f"alliance {args.root.resolve().name}, edition {edition}; python {sys.version.split()[0]}, "
           f"{os.cpu_count()} CPUs")
 
