@@ -9,11 +9,11 @@ import datetime as dt
 import re
 from collections import defaultdict
 from itertools import combinations
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
-from .tree import Records, source_line
+from .tree import Records, line_of, source_line
 
 ONLINE = "online"
 
@@ -142,7 +142,7 @@ def _check_news(records: Records, problems: Problems) -> None:
 
 class Booking(NamedTuple):
     """One session of a live course, as much as the double-booking check needs (and cheap to
-    send between processes)."""
+    send between processes: lines are looked up only for a clash)."""
 
     path: str
     index: int                       # the session's position in the file, from 0
@@ -151,18 +151,15 @@ class Booking(NamedTuple):
     end: dt.time
     times: str                       # "13:30-16:00" or "all day", for the message
     venue: str
-    venue_line: int
     facilitators: tuple[str, ...]
-    facilitators_line: int
+    source: Any                      # where the course's lines are (LineDict or LazyLines)
 
 
 def _bookings(course: Course) -> list[Booking]:
     if course.status == "cancelled":
         return []
     facilitators = tuple(sorted(set(course.facilitators)))
-    facilitators_line = source_line(course, "facilitators") if facilitators else 0
-    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue,
-                    source_line(course, "sessions", i, "venue"), facilitators, facilitators_line)
+    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue, facilitators, course._source)
             for i, s in enumerate(course.sessions)]
 
 
@@ -177,12 +174,13 @@ def double_bookings(bookings: list[Booking], problems: Problems) -> None:
             by_sle[(sle_id, b.date)].append(b)
     for (venue, day), items in by_venue.items():
         for b1, b2 in _clashes(items):
-            problems.warning(b1.path, b1.venue_line, f"sessions[{b1.index + 1}]",
+            problems.warning(b1.path, line_of(b1.source, ("sessions", b1.index, "venue"), 1),
+                             f"sessions[{b1.index + 1}]",
                              f"double booking: {venue} on {day} {b1.times} clashes with "
                              f"{b2.path} session {b2.index + 1} ({b2.times})")
     for (sle_id, day), items in by_sle.items():
         for b1, b2 in _clashes(items):
-            problems.warning(b1.path, b1.facilitators_line, "facilitators",
+            problems.warning(b1.path, line_of(b1.source, ("facilitators",), 1), "facilitators",
                              f"double booking: SLE {sle_id} facilitates session {b1.index + 1} on {day} "
                              f"{b1.times} and {b2.path} session {b2.index + 1} ({b2.times})")
 

@@ -14,6 +14,11 @@ from typing import Any
 import frontmatter
 import yaml
 
+try:                       # a Rust YAML reader, ~5x faster than PyYAML for record front matter
+    import yaml_rs
+except ImportError:        # pragma: no cover - pinned in requirements.txt; PyYAML does it all
+    yaml_rs = None
+
 from .problems import Problems
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
@@ -202,6 +207,11 @@ class Document:
     data: Any                      # LineDict normally; None after a syntax error
     body: str | None = None        # Markdown after the front matter
     body_line: int = 0
+    lines: Any = None              # where to find the lines: LazyLines, or None when data has them
+
+    @property
+    def source(self) -> Any:
+        return self.lines if self.lines is not None else self.data
 
 
 def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
@@ -223,8 +233,47 @@ def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
 _HANDLER = frontmatter.YAMLHandler()
 
 
-def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
-    """A Markdown record: YAML front matter between '---' lines, then the body."""
+def _fast_parse(text: str) -> Any:
+    """The front matter as plain data, without line numbers; None when the fast reader is not
+    sure (any error, or not installed): then PyYAML reads it and reports the problem."""
+    if yaml_rs is None:
+        return None
+    try:
+        return yaml_rs.loads(text)
+    except Exception:       # noqa: BLE001 - whatever it dislikes, PyYAML gets the final word
+        return None
+
+
+class LazyLines:
+    """The line-numbered reading of a record file, made only when a problem needs a line.
+
+    Records are read with the fast reader; PyYAML, which knows lines, reads a file again only
+    if something in it is reported. Stands wherever a LineDict is expected (see tree.line_of).
+    """
+
+    __slots__ = ("file", "_data")
+
+    def __init__(self, file: Path):
+        self.file = file
+        self._data: Any = None
+
+    def get(self) -> Any:
+        if self._data is None:
+            self._data = read_markdown(self.file, self.file.name, Problems()).data
+        return self._data
+
+    def __getstate__(self):        # send only the file name between processes
+        return self.file
+
+    def __setstate__(self, file):
+        self.file, self._data = file, None
+
+
+def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = False) -> Document:
+    """A Markdown record: YAML front matter between '---' lines, then the body.
+
+    With ``fast``, the fields come without line numbers (``Document.data`` is plain data) and
+    ``Document.lines`` finds them when needed."""
     text = _read_text(file, rel, problems)
     if text is None:
         return Document(rel, None)
@@ -240,5 +289,8 @@ def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
     # fm keeps the newline after the opening '---', so its line numbers are the file's own;
     # the body starts on the line after the closing '---'.
     body_line = fm.count("\n") + 2
+    data = _fast_parse(fm) if fast else None
+    if data is not None and isinstance(data, dict):
+        return Document(rel, data, body.strip("\n"), body_line, lines=LazyLines(file))
     data = parse_yaml(fm, rel, problems)
     return Document(rel, data, body.strip("\n"), body_line)

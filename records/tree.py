@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .files import Document, LineDict, LineList, read_markdown, read_yaml
+from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue)
@@ -65,6 +65,8 @@ class Records:
 
 def line_of(data: Any, loc: Iterable, default: int = 0) -> int:
     """The line of the deepest key of ``loc`` found in the parsed YAML (LineDict/LineList)."""
+    if isinstance(data, LazyLines):
+        data = data.get()
     line = getattr(data, "line", default) or default
     for key in loc:
         if isinstance(data, LineDict) and key in data:
@@ -206,7 +208,7 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
     problems = Problems()
     out = {}
     for record_id, file in items:
-        doc: Document = read_markdown(file, _rel(root, file), problems)
+        doc: Document = read_markdown(file, _rel(root, file), problems, fast=True)
         if doc.data is None:
             continue
         body_field = model.model_fields.get("body")
@@ -214,10 +216,10 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
             problems.error(doc.path, doc.body_line, "body",
                            "the text after the '---' line is empty; write a description")
             continue
-        record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+        record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.source,
                            problems=problems, extra={"body": doc.body})
         if record is not None:
-            out[record_id] = _keep(record, record_id, doc.path, doc.data)
+            out[record_id] = _keep(record, record_id, doc.path, doc.source)
     return out, problems.items
 
 

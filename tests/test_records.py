@@ -341,3 +341,51 @@ def test_check_finds_exactly_what_load_finds(tmp_path, monkeypatch, parallel_fro
     valid = (1 + len(records_.venues) + len(records_.schools) + len(records_.board) + len(records_.sles)
              + len(records_.courses) + len(records_.news) + len(records_.audiences) + len(records_.editions))
     assert count == valid
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def test_the_fast_reader_reads_every_demo_and_synthetic_record_as_pyyaml_does(tmp_path):
+    """Records are read with yaml-rs and re-read with PyYAML only for line numbers: the two
+    must agree on every value editors write, or a problem's line would point elsewhere."""
+    import sys
+    from records import files
+    sys.path.insert(0, str(REPO / "bench"))
+    from synth import make_alliance
+    make_alliance(tmp_path, courses=300, sles=60, schools=30, news=20)
+    texts = [p for root in (REPO, tmp_path) for folder in ("courses", "content/sles", "content/news",
+                                                           "content/newsletters")
+             for p in sorted((root / folder).glob("*.md"))]
+    assert len(texts) > 400
+    for path in texts:
+        front = path.read_text(encoding="utf-8").split("\n---", 1)[0].removeprefix("---")
+        fast = files._fast_parse(front)
+        slow = files.parse_yaml(front, path.name, Problems_())
+        assert fast is not None, path
+        assert _plain(fast) == _plain(slow), path
+
+
+def Problems_():
+    from records.problems import Problems
+    return Problems()
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"courses/maths-science.md": COURSE.replace("venue: centre", "venue: centr")},
+     "courses/maths-science.md:10: sessions[1].venue: unknown venue 'centr'; did you mean 'centre'?"),
+    ({"courses/maths-science.md": course_with(strand="cdp")},
+     "courses/maths-science.md:3: strand: 'cdp' is not one of itt, cpd, leadership, school-support, sle, research; did you mean 'cpd'?"),
+])
+def test_without_the_fast_reader_pyyaml_reads_everything(tmp_path, monkeypatch, changes, expected):
+    from records import files
+    monkeypatch.setattr(files, "yaml_rs", None)
+    assert expected in problems_of(make_tree(tmp_path, changes))
