@@ -207,12 +207,13 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
     """Read and validate some Markdown records."""
     problems = Problems()
     out = {}
+    body_field = model.model_fields.get("body")
+    body_required = body_field is not None and body_field.is_required()
     for record_id, file in items:
         doc: Document = read_markdown(file, _rel(root, file), problems, fast=True)
         if doc.data is None:
             continue
-        body_field = model.model_fields.get("body")
-        if body_field is not None and body_field.is_required() and not (doc.body or "").strip():
+        if body_required and not (doc.body or "").strip():
             problems.error(doc.path, doc.body_line, "body",
                            "the text after the '---' line is empty; write a description")
             continue
