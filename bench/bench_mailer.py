@@ -24,7 +24,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-import records  # noqa: E402
 from common import prepare  # noqa: E402
 from synth import make_subscribers_csv  # noqa: E402
 

@@ -290,9 +290,9 @@ class Store:
                     stopped += conn.execute(f"SELECT COUNT(*) FROM subscribers s WHERE s.address_hash IN ({marks}) "
                                             f"AND {SENDABLE}", chunk).fetchone()[0]
                     new += conn.execute(
-                        f"INSERT INTO suppressions (address_hash, reason, source, created_at) "
-                        f"SELECT value, ?, ?, ? FROM json_each(?) WHERE true "
-                        f"ON CONFLICT (address_hash) DO NOTHING",
+                        "INSERT INTO suppressions (address_hash, reason, source, created_at) "
+                        "SELECT value, ?, ?, ? FROM json_each(?) WHERE true "
+                        "ON CONFLICT (address_hash) DO NOTHING",
                         (reason, source, stamp, json.dumps(chunk))).rowcount
                     if reason == "unsubscribed":
                         conn.execute(f"UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "

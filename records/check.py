@@ -13,7 +13,7 @@ from typing import Any, Iterable, NamedTuple
 
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
-from .tree import Records, line_of, source_line
+from .tree import Records, field_name, line_of, source_line
 
 ONLINE = "online"
 
@@ -32,7 +32,7 @@ class _Checker:
     def ref(self, record: Record, loc: tuple, value: str, known: Iterable[str], what: str,
             path: str | None = None) -> None:
         if value not in known:      # known: a dict or set, so this is a hash lookup
-            self.p.error(path or record.path, source_line(record, *loc), _name(loc),
+            self.p.error(path or record.path, source_line(record, *loc), field_name(loc),
                          f"unknown {what} {value!r}{did_you_mean(value, known)}")
 
     def vocab(self, record: Record, field: str, values: list[str], kind: str, loc: tuple = ()) -> None:
@@ -40,14 +40,9 @@ class _Checker:
         for i, value in enumerate(values):
             if value not in known:
                 singular = {"roles": "role", "phases": "phase", "specialisms": "specialism"}[kind]
-                self.p.error(record.path, source_line(record, *loc, field, i), _name(loc + (field,)),
+                self.p.error(record.path, source_line(record, *loc, field, i), field_name(loc + (field,)),
                              f"unknown {singular} {value!r}{did_you_mean(value, self.words[kind])}; "
                              f"the {kind} are: {', '.join(self.words[kind])}")
-
-
-def _name(loc: tuple) -> str:
-    from .tree import field_name
-    return field_name(loc)
 
 
 def check_tree(records: Records, problems: Problems) -> None:

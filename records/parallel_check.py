@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
-from .tree import MARKDOWN_KINDS, Records, add_documents, load_core, markdown_files, load_tree
+from .tree import Records, add_documents, load_core, load_tree, markdown_files
 
 PARALLEL_FROM = 1500          # Markdown files; below this, starting processes costs more than it saves
 

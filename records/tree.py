@@ -9,14 +9,14 @@ import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
 from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
-                     Record, School, Venue)
+                     Record, School, Venue, Vocabulary)
 
 
 @dataclass
@@ -56,8 +56,7 @@ class Records:
         return ordered[index - 1] if index > 0 else None
 
     @property
-    def vocabulary(self):
-        from .schema import Vocabulary
+    def vocabulary(self) -> Vocabulary:
         return self.alliance.vocabulary if self.alliance else Vocabulary()
 
 

@@ -369,6 +369,16 @@ def unique_recipients(recipients) -> list:
     return unique
 
 
+def batch_recipients(batch, provider: str, most: int) -> list:
+    """The batch's readers, each once; a batch that is empty or too big is a bug of the caller."""
+    recipients = unique_recipients(batch.recipients)
+    if not recipients:
+        raise ValueError(f"{provider}: a batch needs at least one recipient")
+    if len(recipients) > most:
+        raise ValueError(f"{provider}: {len(recipients)} recipients in one batch; the most is {most}")
+    return recipients
+
+
 def check_values(recipients, names: Iterable[str]) -> None:
     """Every reader must have a value for every placeholder used: a missing one is a bug."""
     names = list(names)

@@ -25,7 +25,8 @@ from typing import Callable, Iterator, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from ..mime import _PLACEHOLDER_RE
-from ._http import BasicAuth, HttpClient, Secret, base_url, check_values, unique_recipients, used_placeholders
+from ._http import (BasicAuth, HttpClient, Secret, base_url, batch_recipients, check_values,
+                    unique_recipients, used_placeholders)
 from .base import Batch, Provider, RejectedError, Suppression
 
 DEFAULT_API_URL = "https://api.mailgun.net"      # EU region: https://api.eu.mailgun.net
@@ -81,11 +82,7 @@ class MailgunProvider(Provider):
     def build_fields(self, batch: Batch) -> list[tuple[str, str]]:
         """The form fields of one request, in order (exposed for tests and benchmarks)."""
         variant, sender = batch.variant, batch.sender
-        recipients = unique_recipients(batch.recipients)
-        if not recipients:
-            raise ValueError("mailgun: a batch needs at least one recipient")
-        if len(recipients) > MAX_RECIPIENTS:
-            raise ValueError(f"mailgun: {len(recipients)} recipients in one batch; the most is {MAX_RECIPIENTS}")
+        recipients = batch_recipients(batch, "mailgun", MAX_RECIPIENTS)
         headers = {k: v for k, v in variant.headers.items() if k.lower() != "message-id"}
         names = used_placeholders(variant.subject, variant.html, variant.text, *headers.values())
         if "message_id" not in names:

@@ -20,7 +20,8 @@ import time
 from typing import Callable, Iterator, Mapping
 
 from ..mime import substitute
-from ._http import BearerAuth, HttpClient, Secret, base_url, check_values, unique_recipients, used_placeholders
+from ._http import (BearerAuth, HttpClient, Secret, base_url, batch_recipients, check_values,
+                    unique_recipients, used_placeholders)
 from .base import Batch, Provider, RejectedError, Suppression
 
 DEFAULT_API_URL = "https://api.sendgrid.com"     # EU subusers: https://api.eu.sendgrid.com
@@ -75,11 +76,7 @@ class SendgridProvider(Provider):
     def build_payload(self, batch: Batch) -> dict:
         """The JSON body of one request (exposed for tests and benchmarks)."""
         variant, sender = batch.variant, batch.sender
-        recipients = unique_recipients(batch.recipients)
-        if not recipients:
-            raise ValueError("sendgrid: a batch needs at least one recipient")
-        if len(recipients) > MAX_PERSONALIZATIONS:
-            raise ValueError(f"sendgrid: {len(recipients)} recipients in one batch; the most is {MAX_PERSONALIZATIONS}")
+        recipients = batch_recipients(batch, "sendgrid", MAX_PERSONALIZATIONS)
         headers = {k: v for k, v in variant.headers.items() if k.lower() not in _NOT_HEADERS}
         body_names = used_placeholders(variant.subject, variant.text, variant.html)
         header_names = used_placeholders(*headers.values())
