@@ -3,7 +3,7 @@ ours: the one list of them (tests/test_html_valid.py reads it).
 
 Each entry is a message of the checker plus a pattern the offending source (the checker's
 "extract") must contain, so an entry excuses exactly that element of the theme and nothing we
-write. Measured on mkdocs-material 9.8.1 (2-3 per stock page, as ../shared/STACK-NOTES.md says).
+write. Measured on mkdocs-material 9.8.1 (2-3 per stock page, measured when this list was made).
 When Material is upgraded, or its partial is overridden in overrides/, remove what no longer
 appears: tests/test_html_valid.py fails on an entry that matched nothing.
 """

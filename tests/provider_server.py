@@ -1,6 +1,6 @@
 """A loopback stand-in for Mailgun's and SendGrid's HTTP APIs, strict about what it accepts.
 
-Every request is checked against the provider's own OpenAPI description (``shared/specs``,
+Every request is checked against the provider's own OpenAPI description (``specs/``,
 validated with openapi-core) and against the documented rules the specification cannot
 express (1,000 recipients, Mailgun's 16 KB of options, SendGrid's content order...). A
 request that fails is answered 400 and kept in :attr:`ProviderServer.invalid`: tests assert
@@ -66,10 +66,10 @@ _RECIPIENT_VAR_RE = re.compile(r"%recipient\.([A-Za-z0-9_.\-]+)%")
 
 
 def specs_dir() -> Path:
-    """``$SPECS_DIR``, else ``shared/specs`` beside the repository (../shared from its root)."""
+    """``$SPECS_DIR``, else the copies kept in the repository's ``specs/``."""
     if os.environ.get("SPECS_DIR"):
         return Path(os.environ["SPECS_DIR"])
-    return Path(__file__).resolve().parents[2] / "shared" / "specs"
+    return Path(__file__).resolve().parents[1] / "specs"
 
 
 _SPEC_CACHE: dict[tuple[str, str], Any] = {}
@@ -88,7 +88,7 @@ def load_spec(provider: str, directory: Path | None = None):
         path = directory / SPEC_FILES[provider]
         if not path.is_file():
             raise FileNotFoundError(f"{path}: the {provider} OpenAPI specification is missing "
-                                    "(set SPECS_DIR, or keep shared/specs beside the repository)")
+                                    "(kept in the repository, in specs/; SPECS_DIR overrides)")
         if path.suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
         else:
