@@ -29,6 +29,7 @@ from records.newsletter import audience_for
 
 from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secret_or_fail
 from .cli_send import send, status, sync
+from .private import open_private
 from .store import Store, address_hash
 
 
@@ -118,7 +119,7 @@ def export(obj: Context, address: str | None, out: Path | None) -> None:
         address = parse_address(address)
     if not obj.db.exists():
         fail("no database yet: import a CSV first")
-    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+    handle = open_private(out, "w", encoding="utf-8", newline="") if out else sys.stdout
     try:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from .private import open_private, private_dir, tighten
+
 STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
 
 # Each migration is a list of statements, applied in one transaction; user_version = its index + 1.
@@ -223,7 +225,13 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"no database at {self.path}; import subscribers first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        # personal data: the file is made 0600 before SQLite opens it, and SQLite gives its
+        # -wal and -shm files the database file's mode; older files are tightened
+        if not self.path.exists():
+            open_private(self.path, "ab").close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            tighten(f"{self.path}{suffix}")
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0,
                                     check_same_thread=False)
