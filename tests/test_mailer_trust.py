@@ -7,7 +7,7 @@ import pytest
 
 from mailer.store import Store
 from mailer.subscription import make_app
-from mailer.tokens import SecretError, Tokens, check_secret, make_token, secrets_from_env, verify_token
+from mailer import tokens
 from tests.mailer_support import SPRING, copy_alliance
 from tests.test_mailer_cli import SECRET, imported, mailer
 
@@ -37,31 +37,31 @@ def test_a_predictable_secret_is_refused_with_a_way_to_make_one(alliance, weak):
 def test_real_secrets_pass():
     import secrets
     for _ in range(50):
-        check_secret(secrets.token_urlsafe(32))
-        check_secret(secrets.token_hex(16))
-    check_secret("correct horse battery staple")             # a long passphrase has enough variety
-    with pytest.raises(SecretError, match="too short"):
-        check_secret("Zx8#qP2!")
+        tokens.check_secret(secrets.token_urlsafe(32))
+        tokens.check_secret(secrets.token_hex(16))
+    tokens.check_secret("correct horse battery staple")             # a long passphrase has enough variety
+    with pytest.raises(tokens.SecretError, match="too short"):
+        tokens.check_secret("Zx8#qP2!")
 
 
 def test_old_secrets_verify_links_already_sent_and_never_sign(tmp_path, alliance):
     old, new = "old-secret-Qm9vYmFyYmF6cXV4", "new-secret-c3BhbWVnZ3NoYW0"
     env = {"MAILER_SECRET": new, "MAILER_SECRET_OLD": f" {old} , other-secret-ZXhhbXBsZTEyMzQ"}
-    signing, *verifying = secrets_from_env(env)
+    signing, *verifying = tokens.secrets_from_env(env)
     assert signing == new.encode() and verifying[0] == old.encode()
     digest = "ab" * 32
-    sent_last_year = make_token(old.encode(), digest)
-    assert verify_token(new.encode(), sent_last_year) is None            # the new secret alone breaks it
-    assert verify_token([signing, *verifying], sent_last_year) == digest
-    assert Tokens(signing, "https://x.example/u", "o@x.example").token(digest) == make_token(new.encode(), digest)
-    with pytest.raises(SecretError, match=r"MAILER_SECRET_OLD \(entry 2\) is too easy to guess"):
-        secrets_from_env({"MAILER_SECRET": new, "MAILER_SECRET_OLD": f"{old},aaaaaaaaaaaaaaaaaaaa"})
+    sent_last_year = tokens.make_token(old.encode(), digest)
+    assert tokens.verify_token(new.encode(), sent_last_year) is None            # the new secret alone breaks it
+    assert tokens.verify_token([signing, *verifying], sent_last_year) == digest
+    assert tokens.Tokens(signing, "https://x.example/u", "o@x.example").token(digest) == tokens.make_token(new.encode(), digest)
+    with pytest.raises(tokens.SecretError, match=r"MAILER_SECRET_OLD \(entry 2\) is too easy to guess"):
+        tokens.secrets_from_env({"MAILER_SECRET": new, "MAILER_SECRET_OLD": f"{old},aaaaaaaaaaaaaaaaaaaa"})
 
     # the unsubscribe service accepts both
     from mailer.store import address_hash
     db = alliance / "data" / "mailer.sqlite3"
     app = make_app(db, [signing, *verifying])
-    token = make_token(old.encode(), address_hash("zoe@school.example"))
+    token = tokens.make_token(old.encode(), address_hash("zoe@school.example"))
     status = []
     body = b"List-Unsubscribe=One-Click"
     import io
