@@ -82,7 +82,7 @@ def list_(obj: Context) -> None:
     if not obj.db.exists():
         click.echo("0 subscribers (no database yet: import a CSV first)")
         return
-    with obj.store() as store:
+    with obj.store(need_key=False) as store:
         n = 0
         for row in store.subscribers():
             n += 1

@@ -202,6 +202,7 @@ class Importer:
             return self.import_stream(handle, source=source if source is not None else (self.source or path.name))
 
     def import_stream(self, handle: TextIO, *, source: str = "") -> ImportResult:
+        self.store.keyer            # no hash key (MAILER_SECRET): StoreError before a row is read
         result = ImportResult()
         reader = csv.reader(handle)
         try:
@@ -288,7 +289,7 @@ class Importer:
         existing = {r["email"]: dict(r) for r in conn.execute(
             f"SELECT email, address_hash, status, {', '.join(_FIELDS)} FROM subscribers "
             f"WHERE email IN ({marks})", emails)}
-        hashes = {e: hashlib.sha256(e.encode("utf-8")).hexdigest() for e in emails}
+        hashes = {e: self.store.key_for(e) for e in emails}
         suppressed = {r[0] for r in conn.execute(
             f"SELECT address_hash FROM suppressions WHERE address_hash IN ({marks})", list(hashes.values()))}
         newest = {r[0]: (bool(r[1]), r[2]) for r in conn.execute(
