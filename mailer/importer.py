@@ -32,6 +32,7 @@ from typing import TextIO
 from records.problems import did_you_mean
 from records.schema import DEFAULT_VOCABULARY, STRANDS
 
+from .spreadsheet import restore
 from .store import Store, now, utc_text
 
 COLUMNS = ("email", "first_name", "last_name", "school", "roles", "phases", "interests", "consent",
@@ -262,7 +263,8 @@ class Importer:
 
         def get(name: str) -> str:
             i = columns.get(name)
-            return values[i] if i is not None and i < len(values) else ""
+            # an export of ours neutralised formula-like cells with a leading ': undone here
+            return restore(values[i]) if i is not None and i < len(values) else ""
 
         email = get("email").strip().lower()
         if not email:

@@ -478,11 +478,11 @@ class Store:
         hash_ = self.key_for(address)
         self.conn.execute("PRAGMA secure_delete = ON")     # overwrite what is deleted, not just unlink it
         try:
-            return self._forget(hash_, source)
+            return self._forget(hash_, source, normalise(address))
         finally:
             self.conn.execute("PRAGMA secure_delete = OFF")
 
-    def _forget(self, hash_: str, source: str) -> str:
+    def _forget(self, hash_: str, source: str, address: str) -> str:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
             previous = self.suppression(hash_)
@@ -492,16 +492,46 @@ class Store:
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
             conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
-            if row is None:
-                return "already" if previous is not None else "suppressed"
-            # ledger rows keep only the hash; none of them can be sent again
-            conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
-                         "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
-            conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
-            conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            if row is not None:
+                conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
+                             "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
+                conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            # the ledger keeps its counts, but not even the keyed hash: only the suppression links to them
+            conn.execute("UPDATE ledger SET address_hash = 'forgotten:' || id, subscriber_id = NULL "
+                         "WHERE address_hash = ?", (hash_,))
+            self._redact_everywhere(conn, address)
         # erased data must not linger in free pages or in old page copies in the write-ahead log
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if row is None:
+            return "already" if previous is not None else "suppressed"
         return "forgotten"
+
+    @staticmethod
+    def _redact_everywhere(conn: sqlite3.Connection, address: str) -> None:
+        """The address wherever else it is written (a provider's failure reason in the ledger
+        and the batches, a column another part of the mailer adds later), in any letter case or
+        percent-encoding, becomes "(forgotten)". Consent events cannot be changed: one that
+        names the address is deleted."""
+        from .providers._http import any_encoding_pattern
+
+        pattern = any_encoding_pattern(address)
+        conn.create_function("mailer_mentions", 1, lambda v: isinstance(v, str) and pattern.search(v) is not None)
+        conn.create_function("mailer_redact", 1, lambda v: pattern.sub("(forgotten)", v) if isinstance(v, str) else v)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                             "AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')
+                       if not r[2].upper().startswith(("INT", "REAL", "NUM"))]
+            for column in columns:
+                where = f'WHERE mailer_mentions("{column}")'
+                if table == "consent_events":
+                    conn.execute(f"DELETE FROM consent_events {where}")
+                    continue
+                try:
+                    conn.execute(f'UPDATE "{table}" SET "{column}" = mailer_redact("{column}") {where}')
+                except sqlite3.IntegrityError:      # a unique column: the row itself goes
+                    conn.execute(f'DELETE FROM "{table}" {where}')
 
     # --- consent history ------------------------------------------------------------------------
     def add_consent_event(self, email: str, *, given: bool, at: dt.datetime, source: str,
@@ -561,7 +591,7 @@ class Store:
         return bool(newest and newest["given"])
 
     def sends_of(self, hash_: str) -> list[sqlite3.Row]:
-        return self.conn.execute("SELECT edition, state, updated_at FROM ledger WHERE address_hash = ? "
+        return self.conn.execute("SELECT edition, state, updated_at, message_id FROM ledger WHERE address_hash = ? "
                                  "ORDER BY id", (self.key(hash_),)).fetchall()
 
     # --- the ledger -----------------------------------------------------------------------------
