@@ -1,16 +1,23 @@
 """The mailer's database: subscribers, consent, suppressions and the send ledger (SQLite, WAL).
 
-One file (``data/mailer.sqlite3`` by default), never committed. The schema is versioned with
-``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store is opened.
+One file (``data/mailer.sqlite3`` by default, created 0600), never committed. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store
+is opened. Every address hash in it is *keyed* (hashing.py): ``k1:`` + HMAC of the address's
+SHA-256 digest; callers hand the store digests (:func:`address_hash`) or addresses.
 
 Subscribers
-    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source)
-    and a status: ``subscribed`` or ``unsubscribed``. Someone is *sendable* when they consented,
-    are subscribed, and their address hash is not in ``suppressions``.
+    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source: a
+    cache of the consent history's newest event) and a status: ``subscribed`` or
+    ``unsubscribed``. Someone is *sendable* when they consented, are subscribed, and their
+    address hash is not in ``suppressions``.
+Consent history
+    ``consent_events``, append-only: given or withdrawn, when, how, the wording. The newest event
+    decides; an import never overrides a later withdrawal (importer.py).
 Suppressions
-    SHA-256 hashes of addresses that must never be written to again: unsubscribed, forgotten
-    (erased: the subscriber row is deleted and only the hash stays) or suppressed by a provider
-    (bounce, complaint). No import makes a suppressed address sendable again.
+    Keyed hashes of addresses that must never be written to again: unsubscribed, forgotten
+    (erased: the subscriber row, consent history and the ledger's link are deleted and only the
+    hash stays) or suppressed by a provider (bounce, complaint). No import makes a suppressed
+    address sendable again.
 The ledger
     One row per (edition, address hash): nobody gets two emails of one edition. States::
 
