@@ -24,6 +24,7 @@ import markdown as markdown_lib
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from records import urls
 from records.newsletter import VariantKey, news_for
 from records.schema import STRANDS, Course, Edition, Session
 from records.tree import Records
@@ -190,7 +191,8 @@ def course_view(records: Records, course: Course, since: dt.date) -> CourseView:
 
 
 def edition_url(records: Records, edition: Edition) -> str:
-    return f"{records.alliance.site_url.rstrip('/')}/newsletters/{edition.id}/"
+    """The edition's page on the website, in the site's own address scheme (records/urls.py)."""
+    return urls.edition_url(records.alliance.site_url, edition.id)
 
 
 def _environment(extra: Path | None = None) -> Environment:

@@ -11,6 +11,9 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
+from pathlib import Path, PurePosixPath
+
+from .colours import AA_TEXT, WHITE, contrast
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
 from .tree import Records, field_name, line_of, source_line
@@ -61,6 +64,8 @@ def check_core(records: Records, problems: Problems) -> None:
         if lead is not None and lead.role != "teaching-school":
             problems.warning(lead.path, source_line(lead, "role"), "role",
                              "this is the alliance's lead school; its role should be teaching-school")
+    if r.alliance is not None:
+        _check_identity(r, problems)
     if ONLINE in r.venues:
         problems.error("content/venues.yml", source_line(r.venues[ONLINE]), ONLINE,
                        "'online' is reserved for online sessions; give this venue another id")
@@ -105,6 +110,50 @@ def _check_course(c: _Checker, course: Course) -> None:
         c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
     for i, sle_id in enumerate(course.facilitators):
         c.ref(course, ("facilitators", i), sle_id, c.sle_ids, "SLE")
+
+
+LOGO_SUFFIXES = {".svg", ".png"}
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".svg"}
+
+
+def media_file(root: Path, value: str) -> Path | None:
+    """The file a record names (``sles/jane.jpg``), if it is a file inside content/; a path
+    that leaves the folder (``../``, absolute, a symbolic link out) is None."""
+    rel = PurePosixPath(value)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in value:
+        return None
+    content = (root / "content").resolve()
+    file = (content / rel).resolve()
+    if content not in file.parents or not file.is_file():
+        return None
+    return file
+
+
+def _check_identity(r: Records, problems: Problems) -> None:
+    """The logo and photo are files under content/; the colours carry white text (header,
+    buttons) and stand as text on white pages (links): WCAG AA asks 4.5:1 of each."""
+    a = r.alliance
+    for name, suffixes, what in (("logo", LOGO_SUFFIXES, "an SVG or PNG"),
+                                 ("photo", PHOTO_SUFFIXES, "a JPEG, PNG, WebP or SVG picture")):
+        value = getattr(a, name)
+        if not value:
+            continue
+        line = source_line(a, name)
+        if PurePosixPath(value).suffix.lower() not in suffixes:
+            problems.error(a.path, line, name, f"{value!r} should be {what}")
+        elif media_file(r.root, value) is None:
+            problems.error(a.path, line, name, f"no file content/{value}: give a path inside "
+                           "content/, e.g. identity/logo.svg, and add the file")
+    if a.colours is not None:
+        for name in ("primary", "accent"):
+            colour = getattr(a.colours, name)
+            if colour is None:
+                continue
+            ratio = contrast(colour, WHITE)
+            if ratio < AA_TEXT:
+                problems.error(a.path, source_line(a, "colours", name), f"colours.{name}",
+                               f"{colour} has a contrast ratio of {ratio:.2f}:1 with white, below "
+                               f"the {AA_TEXT}:1 that WCAG AA needs for text; choose a darker colour")
 
 
 def _check_audiences(c: _Checker) -> None:

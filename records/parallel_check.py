@@ -29,7 +29,8 @@ def _check_part(files: dict[str, list[tuple[str, Path]]]) -> tuple[int, list[Pro
     problems = Problems()
     add_documents(records, files, problems)
     bookings = check_documents(records, problems)
-    count = len(records.sles) + len(records.courses) + len(records.news) + len(records.editions)
+    count = len(records.sles) + len(records.courses) + len(records.news) + len(records.editions) \
+        + len(records.pages)
     return count, problems.items, bookings
 
 
@@ -55,7 +56,7 @@ def check_tree_fast(root: Path | str) -> tuple[int, Problems]:
     core.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
     check_core(core, problems)
     count = (core.alliance is not None) + len(core.venues) + len(core.schools) + len(core.board) \
-        + len(core.audiences)
+        + len(core.audiences) + (core.impact is not None)
     if total < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
         _core = core
         part_count, part_problems, bookings = _check_part(files)

@@ -148,6 +148,30 @@ def _money(value: Any) -> float:
     return value
 
 
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} should be a whole number, 0 or more")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{value!r} should be true or false")
+    return value
+
+
+_COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+
+
+def _colour(value: Any) -> str:
+    text = str(value).strip() if isinstance(value, str) else ""
+    if not _COLOUR_RE.match(text):
+        raise ValueError(f"{value!r} is not a colour; write it as a hex code in quotes, e.g. \"#1d4f91\"")
+    if len(text) == 4:
+        text = "#" + "".join(c * 2 for c in text[1:])
+    return text.lower()
+
+
 def _positive(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{value!r} should be a whole number of at least 1")
@@ -173,6 +197,9 @@ Time = Annotated[dt.time, BeforeValidator(_time)]
 YearMonth = Annotated[str, BeforeValidator(_year_month)]
 Url = Annotated[str, BeforeValidator(_url)]
 Email = Annotated[str, BeforeValidator(_email)]
+Colour = Annotated[str, BeforeValidator(_colour)]
+Count = Annotated[int, BeforeValidator(_count)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class Fields(BaseModel):
@@ -212,6 +239,15 @@ class Vocabulary(Fields):
     specialisms: SomeWords = Field(default_factory=lambda: list(DEFAULT_VOCABULARY["specialisms"]))
 
 
+class Colours(Fields):
+    """The alliance's colours: ``primary`` (header, buttons, links) and ``accent`` (hover,
+    focus). Both carry white text and sit on white pages, so the check asks each for WCAG AA
+    contrast with white (records/check.py)."""
+
+    primary: Colour
+    accent: Optional[Colour] = None
+
+
 class Alliance(Record):
     name: Line
     short_name: Optional[Line] = None
@@ -222,6 +258,10 @@ class Alliance(Record):
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
     contact: Contact
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
+    logo: Optional[Line] = None                  # an SVG or PNG under content/
+    colours: Optional[Colours] = None
+    photo: Optional[Line] = None                 # the home page's picture, under content/
+    photo_alt: Optional[Line] = None             # what the photo shows, for people who cannot see it
 
     @property
     def display_name(self) -> str:
@@ -310,6 +350,8 @@ class Course(Record):
     facilitators: Words = Field(default_factory=list)
     cost: Annotated[float, BeforeValidator(_money)]
     places: Optional[Annotated[int, BeforeValidator(_positive)]] = None
+    places_left: Optional[Count] = None            # places still free; 0 means full
+    late_joining: Optional[Flag] = None            # once under way: may people still join?
     # status before booking: booking's validator needs to know it
     status: Annotated[str, BeforeValidator(_choice("open", "full", "cancelled"))] = "open"
     booking: Optional[Annotated[str, BeforeValidator(_booking)]] = Field(default=None, validate_default=True)
@@ -320,6 +362,15 @@ class Course(Record):
     def _short_summary(cls, value: str) -> str:
         if len(value) > 200:
             raise ValueError(f"is {len(value)} characters; keep it to 200 or fewer")
+        return value
+
+    @field_validator("places_left")
+    @classmethod
+    def _not_more_than_places(cls, value: int | None, info: ValidationInfo) -> int | None:
+        places = info.data.get("places")
+        if value is not None and places is not None and value > places:
+            raise ValueError(f"{value} is more than `places` ({places}); "
+                             "give the number of places still free")
         return value
 
     @field_validator("sessions", mode="before")
@@ -385,9 +436,46 @@ class Edition(Record):
         return value
 
 
+NAV_SECTIONS = {
+    "courses": "Courses", "support": "Support for schools", "train": "Train to teach",
+    "about": "About us", "news": "News",
+}
+
+
+class FreePage(Record):
+    """An editor's page of its own: content/pages/<id>.md, published as <id>.html."""
+
+    title: Line
+    summary: Optional[Line] = None                # the page's description for search and links
+    nav: Optional[Annotated[str, BeforeValidator(_choice(*NAV_SECTIONS))]] = None
+    order: int = 100                              # smaller first within its section
+    body: Text
+
+    @field_validator("order", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} should be a whole number, e.g. 10")
+        return value
+
+
+class Figure(Fields):
+    value: Line                                   # "1,240" or "94%": written as it should show
+    label: Line                                   # "teachers trained since 2014"
+
+
+class Impact(Record):
+    """content/impact.yml: what the alliance says of its impact. ``figures`` are editor-written
+    and shown on the home page."""
+
+    figures: list[Figure] = Field(default_factory=list)
+
+
 # Which model each kind of record uses; a Literal of known kinds keeps callers honest.
-Kind = Literal["alliance", "venue", "school", "board", "sle", "course", "news", "audience", "edition"]
+Kind = Literal["alliance", "venue", "school", "board", "sle", "course", "news", "audience", "edition",
+               "page", "impact"]
 MODELS: dict[str, type[Record]] = {
     "alliance": Alliance, "venue": Venue, "school": School, "board": BoardMember, "sle": SLE,
     "course": Course, "news": NewsItem, "audience": Audience, "edition": Edition,
+    "page": FreePage, "impact": Impact,
 }

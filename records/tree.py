@@ -15,8 +15,8 @@ from pydantic import BaseModel, ValidationError
 
 from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
 from .problems import Problems, did_you_mean
-from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
-                     Record, School, Venue, Vocabulary)
+from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, FreePage,
+                     Impact, NewsItem, Record, School, Venue, Vocabulary)
 
 
 @dataclass
@@ -31,6 +31,8 @@ class Records:
     news: list[NewsItem] = field(default_factory=list)          # newest first
     audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
     editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
+    pages: dict[str, FreePage] = field(default_factory=dict)     # editors' free pages, by id
+    impact: Impact | None = None                                 # content/impact.yml, if any
     # folder -> ids of every well-named record file in it, valid or not: references are checked
     # against these, so one broken SLE file does not also make every course naming it "unknown"
     ids: dict[str, set[str]] = field(default_factory=dict)
@@ -293,8 +295,18 @@ def _alliance(root: Path, problems: Problems) -> Alliance | None:
     return _keep(record, "alliance", doc.path, doc.data)
 
 
+def _impact(root: Path, problems: Problems) -> Impact | None:
+    doc = _yaml_mapping(root, "content/impact.yml", problems, required=False)
+    if doc is None:
+        return None
+    record = _validate(Impact, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                       problems=problems)
+    return _keep(record, "impact", doc.path, doc.data)
+
+
 MARKDOWN_KINDS: dict[str, type[Record]] = {
-    "content/news": NewsItem, "content/newsletters": Edition, "content/sles": SLE, "courses": Course}
+    "content/news": NewsItem, "content/newsletters": Edition, "content/sles": SLE, "courses": Course,
+    "content/pages": FreePage}
 
 
 def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, Path]]]:
@@ -312,6 +324,7 @@ def load_core(root: Path, problems: Problems) -> Records:
         schools=schools,
         board=_board(root, problems),
         audiences=_keyed(root, "content/audiences.yml", Audience, problems),
+        impact=_impact(root, problems),
         ids={"content/schools": set(schools)},
     )
 
@@ -324,6 +337,7 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
         problems.extend(folder_problems)
     records.sles.update(found["content/sles"])
     records.courses.update(found["courses"])
+    records.pages.update(found["content/pages"])
     records.news = sorted([*records.news, *found["content/news"].values()],
                           key=lambda n: (n.date, n.id), reverse=True)
     editions = {**records.editions, **found["content/newsletters"]}

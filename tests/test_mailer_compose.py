@@ -76,7 +76,7 @@ def test_each_message_is_complete_and_only_about_its_reader(sent, address):
         assert "Minster &amp; Vale Teaching School Alliance" in part or "Minster & Vale Teaching School Alliance" in part
         assert "The Teaching Centre, 2 Abbey Row, Minster MV1 1AB" in part
         assert "office@minster-vale.example" in part
-        assert "https://www.minster-vale.example/newsletters/2027-02-01-spring/" in part
+        assert "https://www.minster-vale.example/newsletters/2027-02-01-spring.html" in part
         assert "%%" not in part                                     # every placeholder filled
     # no other reader's data
     for other, (o_first, o_last, _) in READERS.items():

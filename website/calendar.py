@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlparse
 from zoneinfo import ZoneInfo
 
 from records import STRANDS, Course, Records, Session
+from records import urls
 
 FOLDER = "calendar"
 ALL_FEED = f"{FOLDER}/all.ics"
@@ -53,7 +54,7 @@ def course_feed_path(course_id: str) -> str:
 def course_page_url(records: Records, course_id: str) -> str:
     """The default absolute URL of a course's page: the site's ``courses/<id>.md`` built with
     ``use_directory_urls: false``. The build may pass its own (``calendars(course_url=...)``)."""
-    return urljoin(_site_url(records), f"courses/{course_id}.html")
+    return urls.absolute(_site_url(records), urls.course_path(course_id))
 
 
 def feed_url(records: Records, path: str, *, webcal: bool = False) -> str:

@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from records import urls
 from records.tree import Records
+
+from . import identity
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_CONFIG = REPO / "mkdocs.yml"
@@ -33,21 +36,15 @@ def base_config(path: Path = BASE_CONFIG) -> dict[str, Any]:
 
 
 def directory_urls(config: dict[str, Any]) -> bool:
-    """MkDocs' ``use_directory_urls`` (default true): courses/x/ rather than courses/x.html."""
-    return bool(config.get("use_directory_urls", True))
+    """Whether pages are published as courses/x/ rather than courses/x.html: never, whatever
+    mkdocs.yml says (records/urls.py is the one address scheme, which the mailer reads too)."""
+    return urls.DIRECTORY_URLS
 
 
-def page_url(docs_path: str, directory_urls: bool) -> str:
-    """Where MkDocs puts the page of ``docs_path`` (a .md path in the docs folder), relative to
-    the site's root: ``courses/x.md`` -> ``courses/x.html`` or ``courses/x/``; ``index.md``
-    -> ``index.html`` or ``""``. Feeds and other files that link to pages use this, so they
-    agree with the site whatever mkdocs.yml says."""
-    stem = docs_path[:-3] if docs_path.endswith(".md") else docs_path
-    if not directory_urls:
-        return stem + ".html"
-    if stem == "index" or stem.endswith("/index"):
-        return stem[:-5]
-    return stem + "/"
+def page_url(docs_path: str, directory_urls: bool = urls.DIRECTORY_URLS) -> str:
+    """Where MkDocs puts the page of ``docs_path``: records.urls.page_url (kept here for the
+    website's callers)."""
+    return urls.page_url(docs_path, directory_urls)
 
 
 def generated_config(records: Records, nav: list, not_in_nav: list[str], today: dt.date,
@@ -69,7 +66,9 @@ def generated_config(records: Records, nav: list, not_in_nav: list[str], today: 
     if custom_dir:
         theme["custom_dir"] = str((base_path.parent / custom_dir).resolve())
     config["theme"] = theme
-    return config
+    # One address scheme for the whole product (records/urls.py): the mailer links to pages too.
+    config["use_directory_urls"] = urls.DIRECTORY_URLS
+    return identity.apply(config, alliance)
 
 
 def dump(config: dict) -> str:

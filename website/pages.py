@@ -7,12 +7,12 @@ page are in :class:`Paths`, so links and files never disagree.
 The site, for an alliance of any size (5,000 courses stay quick to build and to browse):
 
     index.md                        home: aim, the six strands, next courses, news, join us
-    courses/index.md                catalogue: per strand a count and the next few courses
-    strands/<strand>.md             every upcoming course of one strand
+    courses/index.md                the course finder: every upcoming course as a card, filters
+    strands/<strand>.md             every upcoming course of one strand, as cards
     courses/<course>.md             one page per course, upcoming or past
     archive/index.md                past courses: per strand a count and the latest few
     archive/<strand>.md             every past course of one strand
-    sles/index.md                   SLE directory: by specialism and by phase
+    sles/index.md                   SLE directory: every SLE as a card, filters
     sles/specialism/<word>.md       every SLE with one specialism
     sles/phase/<word>.md            every SLE in one phase
     sles/<sle>.md                   one page per SLE
@@ -22,10 +22,12 @@ The site, for an alliance of any size (5,000 courses stay quick to build and to 
     newsletters/index.md            the newsletter archive
     newsletters/<id>.md             one page per edition
     accessibility.md                the accessibility statement
+    <page>.md                       an editor's free page (content/pages/<page>.md)
 
 Beside the pages (written by pipeline.generate, not from templates): the iCalendar feeds
-(calendar/all.ics, calendar/<strand>.ics, calendar/courses/<course>.ics, see calendar.py) and
-the printable prospectus (prospectus.pdf, see prospectus.py).
+(calendar/all.ics, calendar/<strand>.ics, calendar/courses/<course>.ics, see calendar.py),
+the printable prospectus (prospectus.pdf, see prospectus.py), the open data (courses.json and
+its JSON Schema, see opendata.py) and the alliance's colours (identity.py).
 """
 from __future__ import annotations
 
@@ -38,8 +40,11 @@ from typing import Any, Callable
 from markupsafe import Markup
 
 from records import STRANDS, Problems
+from records import urls
 from records.newsletter import courses_for, edition_audiences, news_for
-from records.schema import SLE, Course
+from records.check import media_file
+from records.offer import Offer
+from records.schema import NAV_SECTIONS, SLE, Course, FreePage
 from records.tree import Records
 
 from . import calendar as feeds
@@ -110,6 +115,20 @@ class Paths:
     def media(photo: str) -> Markup:
         return Markup(f"media/{photo}")
 
+    @staticmethod
+    def free_page(page_id: str) -> Markup:
+        return Markup(urls.free_page_path(page_id))
+
+    @staticmethod
+    def html(docs_path: str) -> Markup:
+        """The published address of a page (``courses/x.md`` -> ``courses/x.html``), for
+        links in raw HTML, which MkDocs does not rewrite."""
+        return Markup(urls.page_url(str(docs_path)))
+
+    join = Markup("join.html")          # the mailing-list sign-up page (made by the web service)
+    courses_json = Markup("courses.json")
+    courses_schema = Markup("courses.schema.json")
+
 
 @dataclass
 class Page:
@@ -141,6 +160,7 @@ class Site:
     nav: list[Any] = field(default_factory=list)
     not_in_nav: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
+    offer: Offer | None = None
 
 
 # --- what several pages need, computed once ---------------------------------------------------
@@ -157,10 +177,12 @@ class Index:
     past_by_strand: dict[str, list[Course]]
     by_facilitator: dict[str, list[Course]]
     sles_sorted: list[SLE]
+    offer: Offer
 
     @classmethod
     def of(cls, records: Records, today: dt.date) -> "Index":
-        upcoming, past = records.upcoming(today), records.past(today)
+        offer = Offer.of(records.courses.values(), today)
+        upcoming, past = offer.courses, records.past(today)
         upcoming_by_strand: dict[str, list[Course]] = {s: [] for s in STRANDS}
         past_by_strand: dict[str, list[Course]] = {s: [] for s in STRANDS}
         for course in upcoming:
@@ -172,7 +194,7 @@ class Index:
             for sle_id in dict.fromkeys(course.facilitators):
                 by_facilitator[sle_id].append(course)
         return cls(records, today, upcoming, past, upcoming_by_strand, past_by_strand,
-                   by_facilitator, sorted(records.sles.values(), key=person_key))
+                   by_facilitator, sorted(records.sles.values(), key=person_key), offer)
 
 
 def person_key(person: Any) -> tuple[str, str]:
@@ -183,30 +205,60 @@ def person_key(person: Any) -> tuple[str, str]:
 
 # --- one function per page kind -------------------------------------------------------------
 
+def free_pages_in(records: Records, section: str) -> list[FreePage]:
+    """An editor's pages of one nav section, in their order."""
+    return sorted((p for p in records.pages.values() if p.nav == section),
+                  key=lambda p: (p.order, p.title.casefold(), p.id))
+
+
+def _route(records: Records, section: str, fallback: str) -> str:
+    """Where a home page route leads: the first free page of its section, else ``fallback``."""
+    chosen = free_pages_in(records, section)
+    return str(Paths.free_page(chosen[0].id)) if chosen else fallback
+
+
 def home(ix: Index) -> list[Page]:
-    live = [c for c in ix.upcoming if c.status != "cancelled"]
-    strands = []
-    for s, label in STRANDS.items():
-        running = [c for c in ix.upcoming_by_strand[s] if c.status != "cancelled"]
-        strands.append({"id": s, "label": label, "count": len(running),
-                        "next": running[0] if running else None})
+    offer, r = ix.offer, ix.records
+    # What's next: courses someone could still join (not cancelled, not closed once under way)
+    live = [c for c in offer.courses if not offer.facts[c.id].cancelled
+            and (not offer.facts[c.id].started or offer.facts[c.id].bookable)]
+    roles = [{"word": w, "count": sum(1 for c in offer.courses if w in c.audience)}
+             for w in r.vocabulary.roles]
     return [Page(Paths.home, "home.md.j2", {
-        "strands": strands, "next_courses": live[:NEXT_ON_HOME], "upcoming_count": len(ix.upcoming),
-        "news": ix.records.news[:NEWS_ON_HOME],
-        "subscribe": feeds.feed_url(ix.records, feeds.ALL_FEED, webcal=True)},
+        "next_courses": live[:NEXT_ON_HOME], "upcoming_count": offer.count(),
+        "roles": [x for x in roles if x["count"]],
+        "support": _route(r, "support", str(Paths.sles)),
+        "train": _route(r, "train", str(Paths.strand("itt"))),
+        "contact": str(Paths.free_page("contact")) if "contact" in r.pages else "",
+        "figures": r.impact.figures if r.impact else [],
+        "news": r.news[:NEWS_ON_HOME],
+        "subscribe": feeds.feed_url(r, feeds.ALL_FEED, webcal=True)},
         "content/alliance.yml")]
 
 
+def _options(words: list[str], present: set[str]) -> list[str]:
+    """Vocabulary words that some listed record uses, in vocabulary order, then any others."""
+    return [w for w in words if w in present] + sorted(present - set(words))
+
+
+def finder_filters(ix: Index) -> dict[str, Any]:
+    """The course finder's choices: only values that some upcoming course has."""
+    offer, vocab = ix.offer, ix.records.vocabulary
+    roles = {w for c in offer.courses for w in c.audience}
+    phases = {w for c in offer.courses for w in c.phase}
+    return {"roles": _options(vocab.roles, roles), "phases": _options(vocab.phases, phases),
+            "strands": [s for s in STRANDS if offer.count(s)], "terms": offer.terms()}
+
+
 def catalogue(ix: Index) -> list[Page]:
-    groups = [{"id": s, "label": label, "courses": ix.upcoming_by_strand[s]}
-              for s, label in STRANDS.items()]
+    offer = ix.offer
     pages = [Page(Paths.catalogue, "catalogue.md.j2", {
-        "groups": groups, "count": len(ix.upcoming), "few": FEW_PER_STRAND,
+        "courses": offer.courses, "count": offer.count(), "filters": finder_filters(ix),
         "past_count": len(ix.past),
         "subscribe": feeds.feed_url(ix.records, feeds.ALL_FEED, webcal=True)})]
     for s, label in STRANDS.items():
         pages.append(Page(Paths.strand(s), "strand.md.j2", {
-            "strand": s, "label": label, "courses": ix.upcoming_by_strand[s],
+            "strand": s, "label": label, "courses": offer.in_strand(s), "count": offer.count(s),
             "past_count": len(ix.past_by_strand[s]),
             "subscribe": feeds.feed_url(ix.records, feeds.strand_feed_path(s), webcal=True)}))
     return pages
@@ -231,9 +283,13 @@ def courses(ix: Index) -> list[Page]:
                         if i in ix.records.sles]
         sessions = course.dated_sessions
         venues = [v for v in dict.fromkeys(s.venue for s in sessions) if v in ix.records.venues]
+        finished = not course.is_upcoming(ix.today)
+        facts = None if finished else ix.offer.facts[course.id]
+        others = ix.offer.alternatives(course) if facts and (facts.full or facts.cancelled) else []
         pages.append(Page(Paths.course(course.id), "course.md.j2", {
             "course": course, "sessions": sessions, "facilitators": facilitators,
-            "venues": venues, "finished": not course.is_upcoming(ix.today)}, course.path))
+            "venues": venues, "finished": finished, "facts": facts, "alternatives": others},
+            course.path))
     return pages
 
 
@@ -249,9 +305,14 @@ def sle_directory(ix: Index) -> list[Page]:
     vocab = ix.records.vocabulary
     by_specialism = _groups(ix.sles_sorted, vocab.specialisms, "specialisms")
     by_phase = _groups(ix.sles_sorted, vocab.phases, "phase")
+    sles_ = ix.sles_sorted
     pages = [Page(Paths.sles, "sles.md.j2", {
-        "by_specialism": by_specialism, "by_phase": by_phase, "count": len(ix.sles_sorted),
-        "few": FEW_PER_GROUP})]
+        "sles": sles_, "count": len(sles_),
+        "specialisms": _options(vocab.specialisms, {w for s in sles_ for w in s.specialisms}),
+        "phases": _options(vocab.phases, {w for s in sles_ for w in s.phase}),
+        "availabilities": [a for a in ("available", "limited", "unavailable")
+                           if any(s.availability == a for s in sles_)],
+        "by_specialism": by_specialism, "by_phase": by_phase})]
     for group in by_specialism:
         pages.append(Page(Paths.specialism(group["word"]), "sle_group.md.j2",
                           {"kind": "specialism", **group}))
@@ -310,38 +371,57 @@ def accessibility(ix: Index) -> list[Page]:
     return [Page(Paths.accessibility, "accessibility.md.j2", {})]
 
 
+def free_pages(ix: Index) -> list[Page]:
+    return [Page(Paths.free_page(p.id), "free_page.md.j2", {"free": p}, p.path)
+            for p in sorted(ix.records.pages.values(), key=lambda p: p.id)]
+
+
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
-    accessibility]
+    accessibility, free_pages]
 
 
 # --- the nav: sections only -------------------------------------------------------------------
 
-def nav() -> list[Any]:
-    """Sections only. Record pages stay out of the nav: Material repeats the nav on every
-    page, so listing thousands of pages in it makes the build quadratic."""
-    return [
-        {"Home": str(Paths.home)},
-        {"Courses": [{"All upcoming courses": str(Paths.catalogue)},
-                     *({label: str(Paths.strand(s))} for s, label in STRANDS.items()),
-                     {"Past courses": str(Paths.archive)}]},
-        {"People and schools": [{"SLE directory": str(Paths.sles)},
-                                {"Member schools": str(Paths.schools)},
-                                {"Strategic Board": str(Paths.board)}]},
-        {"News": [{"News and stories": str(Paths.news)},
-                  {"Newsletters": str(Paths.newsletters)}]},
+def nav(records: Records | None = None) -> list[Any]:
+    """Sections only (the top-level tabs on a wide screen). Record pages stay out of the nav:
+    Material repeats the nav on every page, so listing thousands of pages in it makes the
+    build quadratic. Editors' free pages join the section their ``nav:`` names."""
+    def extra(section: str) -> list[dict]:
+        if records is None:
+            return []
+        return [{p.title: str(Paths.free_page(p.id))} for p in free_pages_in(records, section)]
+
+    sections = [
+        ("courses", [{"Find a course": str(Paths.catalogue)}, *extra("courses"),
+                     {"Past courses": str(Paths.archive)}]),
+        ("support", [*extra("support"), {"SLE directory": str(Paths.sles)}]),
+        ("train", extra("train")),
+        ("about", [{"Member schools": str(Paths.schools)}, {"Strategic Board": str(Paths.board)},
+                   *extra("about")]),
+        ("news", [{"News and stories": str(Paths.news)}, {"Newsletters": str(Paths.newsletters)},
+                  *extra("news")]),
     ]
+    result: list[Any] = [{"Home": str(Paths.home)}]
+    for section, items in sections:
+        if len(items) == 1:               # a tab of one page: the page itself
+            result.append({NAV_SECTIONS[section]: next(iter(items[0].values()))})
+        elif items:
+            result.append({NAV_SECTIONS[section]: items})
+    return result
 
 
 # gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
 NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
-              "/accessibility.md"]      # linked from every page's footer
+              "/strands/", "/accessibility.md"]      # linked from every page's footer
 
 
 def site(records: Records, today: dt.date) -> Site:
     """Every page of the site for ``records`` as of ``today``; path clashes are problems."""
     ix = Index.of(records, today)
-    result = Site(nav=nav(), not_in_nav=list(NOT_IN_NAV))
+    result = Site(nav=nav(records), not_in_nav=list(NOT_IN_NAV) + [
+        "/" + str(Paths.free_page(p.id)) for p in records.pages.values() if not p.nav],
+        offer=ix.offer)
     seen: dict[str, Page] = {}
     for kind in PAGE_KINDS:
         for page in kind(ix):
@@ -361,4 +441,10 @@ def site(records: Records, today: dt.date) -> Site:
                                       "inside content/, e.g. sles/jane-okafor.jpg")
                 continue
             result.assets.append(Asset(str(Paths.media(sle.photo)), records.root / "content" / sle.photo))
+    alliance = records.alliance
+    for name in ("logo", "photo"):
+        value = getattr(alliance, name, None)
+        file = media_file(records.root, value) if value else None
+        if file is not None:                 # checked by records.check: a missing one is an error
+            result.assets.append(Asset(str(Paths.media(value)), file))
     return result

@@ -29,6 +29,7 @@ from records.tree import Records
 
 from . import calendar as feeds
 from . import config as site_config
+from . import identity, opendata
 from . import pages as site_pages
 from .prospectus import placeholder_pdf, prospectus_pdf
 from .publish import publish
@@ -167,9 +168,7 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     global _JOB
     site = site_pages.site(recs, today)
     renderer = renderer or Renderer()
-    renderer.env.globals.update(
-        alliance=recs.alliance, today=today, strands=records.STRANDS, to=site_pages.Paths,
-        all_venues=recs.venues, schools=recs.schools, courses=recs.courses)
+    renderer.bind(recs, today, site.offer, course_urls(recs))
     workers = _workers(len(site.pages)) if workers is None else workers
     if workers <= 1:
         return site, _render(renderer, site.pages)
@@ -211,6 +210,12 @@ def generate(recs: Records, today: dt.date, folder: Path, *,
     base = site_config.base_config()
     files: dict[str, str | bytes] = dict(texts)
     files.update(feeds.calendars(recs, today, course_url=course_urls(recs, base)))
+    files[opendata.COURSES_JSON] = opendata.dump(
+        opendata.courses_json(recs, site.offer, course_urls(recs, base)))
+    files[opendata.COURSES_SCHEMA] = opendata.schema_text()
+    css = identity.identity_css(recs.alliance)
+    if css:
+        files[identity.IDENTITY_CSS] = css
     files[PROSPECTUS] = prospectus if prospectus is not None else placeholder_pdf(PREVIEW_PROSPECTUS)
     folder.mkdir(parents=True, exist_ok=True)
     write_files(folder / site_config.DOCS, files, {a.path: a.source for a in site.assets})

@@ -24,7 +24,10 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from records import STRANDS
+
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "site"
+HTML_TEMPLATES = TEMPLATES / "html"      # pieces of raw HTML inside the pages (cards, forms)
 
 # --- Markdown-safe text ------------------------------------------------------------------
 
@@ -229,6 +232,24 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     return env
 
 
+def html_environment(templates: Path = HTML_TEMPLATES) -> jinja2.Environment:
+    """For raw HTML blocks inside the Markdown (cards, the finder's form): plain HTML
+    escaping, since Markdown leaves raw HTML blocks alone (a Markdown backslash would show)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, auto_reload=False)
+    env.filters.update(long_date=long_date, short_date=short_date, day_month=day_month,
+                       year_month=year_month, times=times, money=money, label=label,
+                       labels=labels, venue_names=venue_names)
+    return env
+
+
+def one_block(html_text: str) -> Markup:
+    """Raw HTML as one Markdown block: no blank line inside (which would end the block) and
+    no line indented four spaces (which Markdown would read as code)."""
+    return Markup("\n".join(line.strip() for line in html_text.splitlines() if line.strip()))
+
+
 class Renderer:
     """Renders pages; templates are compiled once per Renderer and reused for every page.
 
@@ -245,6 +266,55 @@ class Renderer:
         self.env.filters["venue_names"] = self._memoised("venue_names", venue_names)
         self.env.globals["once"] = self.once
         self._once: dict[tuple, Markup] = {}
+        self.html_env = html_environment(templates / "html")
+        self._html_templates: dict[str, jinja2.Template] = {}
+
+    def bind(self, records: Any, today: dt.date, offer: Any, course_url: Any) -> None:
+        """The build's records as template globals (a Renderer serves one build)."""
+        from records.offer import facts as course_facts
+        from records.urls import page_url
+
+        from . import opendata
+        from .pages import Paths
+
+        def facts(course: Any) -> Any:
+            known = offer.facts.get(course.id) if offer is not None else None
+            return known or course_facts(course, today)
+
+        def href(root: str, docs_path: str) -> Markup:
+            return Markup(root) + Markup(page_url(str(docs_path)))
+
+        def jsonld(course: Any) -> Markup:
+            return opendata.script_json(opendata.course_jsonld(records, course, today, course_url(course.id)))
+
+        html_globals = dict(alliance=records.alliance, today=today, strands=STRANDS,
+                            to=Paths, href=href, facts=facts, all_venues=records.venues,
+                            schools=records.schools, courses=records.courses, sles=records.sles)
+        self.html_env.globals.update(html_globals)
+        self.env.globals.update(html_globals, offer=offer, html=self.html, card=self.card,
+                                sle_card=self.sle_card, jsonld=jsonld)
+
+    def html(self, name: str, **context: Any) -> Markup:
+        """A raw HTML piece (site_templates/site/html/<name>), as one Markdown block."""
+        template = self._html_templates.get(name)
+        if template is None:
+            template = self._html_templates[name] = self.html_env.get_template(name)
+        return one_block(template.render(context))
+
+    def card(self, course_id: str, root: str) -> Markup:
+        """A course's card: the same on the finder, a strand's page and the home page."""
+        key = ("card", course_id, root)
+        if key not in self._once:
+            course = self.env.globals["courses"][course_id]
+            self._once[key] = self.html("course_card.html.j2", c=course, root=root)
+        return self._once[key]
+
+    def sle_card(self, sle_id: str, root: str) -> Markup:
+        key = ("sle_card", sle_id, root)
+        if key not in self._once:
+            self._once[key] = self.html("sle_card.html.j2", s=self.env.globals["sles"][sle_id],
+                                        root=root)
+        return self._once[key]
 
     def once(self, macro: str, *args: Any) -> Markup:
         """The output of a macro of ``_macros.md.j2`` for these (hashable) arguments, rendered

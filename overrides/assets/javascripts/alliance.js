@@ -52,3 +52,14 @@
     mount();
   }
 })();
+
+/* A "Search this website" button (the 404 page): Material opens its search when the search
+   box takes focus. */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-tsa-search]");
+  if (!button) return;
+  var box = document.querySelector(".md-search__input");
+  var toggle = document.getElementById("__search");
+  if (toggle) toggle.checked = true;
+  if (box) box.focus();
+});

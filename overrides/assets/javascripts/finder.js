@@ -1,0 +1,120 @@
+/* Filters for a list of cards: the course finder (courses/index.html) and the SLE directory.
+
+   The page lists every card in its HTML, so it works without JavaScript. Here the filter form
+   (hidden until this script runs) narrows the list: each field's name matches a data-<name>
+   attribute on every card, a space-separated list of values; "*" matches any value (a course
+   for every phase). An empty field matches everything. The form's state lives in the query
+   string (?role=teaching-assistant&term=spring-2027), so a link can open the page filtered,
+   and the count of matching cards is announced (role="status").
+
+   Speed at 5,000 cards: the cards' values are read once, when the page opens; a change then
+   only compares strings and flips `hidden` on the cards whose state changed. The cards are
+   laid out lazily (content-visibility in alliance.css), so showing thousands costs little. */
+(function () {
+  "use strict";
+
+  function Finder(form) {
+    this.form = form;
+    this.list = document.getElementById(form.dataset.results);
+    this.count = document.getElementById(form.dataset.count);
+    this.empty = document.getElementById(form.dataset.empty);
+    this.nouns = (form.dataset.noun || "item|items").split("|");
+    this.fields = Array.prototype.filter.call(form.elements, function (e) { return e.name; });
+    this.names = this.fields.map(function (e) { return e.name; });
+    var names = this.names;
+    this.items = Array.prototype.map.call(this.list.children, function (card) {
+      var values = {};
+      names.forEach(function (name) {
+        values[name] = (card.getAttribute("data-" + name) || "").split(" ");
+      });
+      return { card: card, values: values, shown: !card.hidden };
+    });
+  }
+
+  Finder.prototype.wanted = function () {
+    var wanted = {};
+    this.fields.forEach(function (field) {
+      var value = field.type === "checkbox" ? (field.checked ? field.value : "") : field.value;
+      if (value) wanted[field.name] = value;
+    });
+    return wanted;
+  };
+
+  Finder.prototype.apply = function () {
+    var wanted = this.wanted(), keys = Object.keys(wanted), shown = 0;
+    for (var i = 0; i < this.items.length; i++) {
+      var item = this.items[i], match = true;
+      for (var k = 0; k < keys.length && match; k++) {
+        var values = item.values[keys[k]];
+        match = values.indexOf(wanted[keys[k]]) >= 0 || values.indexOf("*") >= 0;
+      }
+      if (match !== item.shown) {
+        item.card.hidden = !match;
+        item.shown = match;
+      }
+      if (match) shown++;
+    }
+    this.announce(shown, keys.length > 0);
+    return wanted;
+  };
+
+  Finder.prototype.announce = function (shown, filtered) {
+    var total = this.items.length;
+    var noun = (filtered ? shown : total) === 1 ? this.nouns[0] : this.nouns[1];
+    this.count.textContent = filtered
+      ? shown + " of " + total + " " + this.nouns[1] + " match" + (shown === 1 ? "es" : "")
+      : total + " " + noun;
+    if (this.empty) this.empty.hidden = shown > 0;
+  };
+
+  Finder.prototype.fromQuery = function () {
+    var params = new URLSearchParams(location.search);
+    this.fields.forEach(function (field) {
+      var value = params.get(field.name);
+      if (field.type === "checkbox") {
+        field.checked = value === field.value;
+      } else if (value !== null) {
+        if (!Array.prototype.some.call(field.options, function (o) { return o.value === value; })) {
+          field.add(new Option(value, value));         // a value this site does not offer now
+        }
+        field.value = value;
+      }
+    });
+  };
+
+  Finder.prototype.toQuery = function (wanted) {
+    var params = new URLSearchParams(location.search);
+    this.names.forEach(function (name) { params.delete(name); });
+    Object.keys(wanted).forEach(function (name) { params.set(name, wanted[name]); });
+    var query = params.toString();
+    history.replaceState(history.state, "", location.pathname + (query ? "?" + query : "") + location.hash);
+  };
+
+  Finder.prototype.mount = function () {
+    var self = this;
+    this.fromQuery();
+    this.apply();
+    this.form.hidden = false;
+    this.form.addEventListener("change", function () { self.toQuery(self.apply()); });
+    this.form.addEventListener("submit", function (event) { event.preventDefault(); });
+    this.form.addEventListener("reset", function () {
+      setTimeout(function () { self.toQuery(self.apply()); }, 0);    // after the fields reset
+    });
+  };
+
+  function mountAll() {
+    document.querySelectorAll("form.tsa-filters").forEach(function (form) {
+      if (form.dataset.mounted) return;
+      form.dataset.mounted = "1";
+      new Finder(form).mount();
+    });
+  }
+
+  if (typeof document$ !== "undefined") {
+    document$.subscribe(mountAll);
+  } else if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", mountAll);
+  } else {
+    mountAll();
+  }
+})();
