@@ -393,7 +393,12 @@ def make_alliance(root: Path, *, courses: int = 5000, sles: int = 1000, schools:
             lines.append(f"facilitators: {_flow(facilitators)}")
         lines.append(f"cost: {rng.choice(costs)}")
         if rng.random() < 0.85:
-            lines.append(f"places: {rng.randint(8, 120)}")
+            places = rng.randint(8, 120)
+            lines.append(f"places: {places}")
+            if i % 4 == 1:                     # from i, not rng: the rest of the tree stays as it was
+                lines.append(f"places_left: {(i * 7) % (places + 1)}")
+        if i % 6 == 2:
+            lines.append(f"late_joining: {'true' if i % 12 == 2 else 'false'}")
         if status != "cancelled" or rng.random() < 0.5:
             lines.append("booking: " + (f"https://forms.example/{cid}" if i % 7 else
                          f"mailto:office@synthetic-fens-tsa.example?subject=Booking%20{cid}"))

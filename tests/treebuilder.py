@@ -146,12 +146,14 @@ def _markdown(fields: dict | str) -> str:
 def write_tree(root: Path | str, *, alliance: dict | None = None, venues: dict | None = None,
                schools: dict | None = None, sles: dict | None = None, courses: dict | None = None,
                board: list | None = None, news: dict | None = None,
-               audiences: dict | None = None, newsletters: dict | None = None) -> Path:
+               audiences: dict | None = None, newsletters: dict | None = None,
+               pages: dict | None = None, impact: dict | str | None = None) -> Path:
     """Write a valid alliance under root (content/ and courses/), return root.
 
     ``alliance``: fields merged onto ALLIANCE. ``venues``, ``schools``, ``sles``, ``courses``,
-    ``news`` (id ``YYYY-MM-DD-slug``), ``audiences``, ``newsletters``: records by id merged
-    onto the defaults. ``board``: the whole list (default BOARD).
+    ``news`` (id ``YYYY-MM-DD-slug``), ``audiences``, ``newsletters``, ``pages`` (free pages):
+    records by id merged onto the defaults. ``board``: the whole list (default BOARD).
+    ``impact``: content/impact.yml's fields (none by default).
     """
     root = Path(root)
     content = root / "content"
@@ -177,6 +179,10 @@ def write_tree(root: Path | str, *, alliance: dict | None = None, venues: dict |
         _write(content / "news" / f"{news_id}.md", _markdown(fields))
     for edition_id, fields in (newsletters or {}).items():
         _write(content / "newsletters" / f"{edition_id}.md", _markdown(fields))
+    for page_id, fields in (pages or {}).items():
+        _write(content / "pages" / f"{page_id}.md", _markdown(fields))
+    if impact is not None:
+        _write(content / "impact.yml", impact if isinstance(impact, str) else _dump(impact))
     return root
 
 
