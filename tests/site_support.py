@@ -40,6 +40,7 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
     sles = sorted(recs.sles.values(), key=lambda s: s.id)
     sle = next((s for s in sles if s.photo), sles[0])
     edition = list(recs.editions)[-1]
+    free = sorted(recs.pages)
     return {
         "home": "index.html",
         "catalogue": "courses/index.html",
@@ -58,4 +59,8 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
         "newsletters": "newsletters/index.html",
         "newsletter": f"newsletters/{edition}.html",
         "accessibility": "accessibility.html",
+        **({"free-page": f"{free[0]}.html"} if free else {}),
+        "finder-filtered": "courses/index.html?role=teaching-assistant&bookable=1",
+        "sle-directory-filtered": "sles/index.html?availability=available",
+        "not-found": "404.html",
     }
