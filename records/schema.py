@@ -436,39 +436,9 @@ class Edition(Record):
         return value
 
 
-NAV_SECTIONS = {
-    "courses": "Courses", "support": "Support for schools", "train": "Train to teach",
-    "about": "About us", "news": "News",
-}
-
-
-class FreePage(Record):
-    """An editor's page of its own: content/pages/<id>.md, published as <id>.html."""
-
-    title: Line
-    summary: Optional[Line] = None                # the page's description for search and links
-    nav: Optional[Annotated[str, BeforeValidator(_choice(*NAV_SECTIONS))]] = None
-    order: int = 100                              # smaller first within its section
-    body: Text
-
-    @field_validator("order", mode="before")
-    @classmethod
-    def _whole(cls, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{value!r} should be a whole number, e.g. 10")
-        return value
-
-
-class Figure(Fields):
-    value: Line                                   # "1,240" or "94%": written as it should show
-    label: Line                                   # "teachers trained since 2014"
-
-
-class Impact(Record):
-    """content/impact.yml: what the alliance says of its impact. ``figures`` are editor-written
-    and shown on the home page."""
-
-    figures: list[Figure] = Field(default_factory=list)
+# Record kinds of the website's own (free pages, impact figures) live in site_records.py;
+# imported here, at the end, because they build on the field types above.
+from .site_records import NAV_SECTIONS, Figure, FreePage, Impact  # noqa: E402,F401
 
 
 # Which model each kind of record uses; a Literal of known kinds keeps callers honest.

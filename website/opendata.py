@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
-from records import STRANDS, urls
+from records import STRANDS
 from records.offer import Facts, Offer, facts
 from records.schema import Course, Session
 from records.tree import Records

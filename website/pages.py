@@ -40,94 +40,20 @@ from typing import Any, Callable
 from markupsafe import Markup
 
 from records import STRANDS, Problems
-from records import urls
 from records.newsletter import courses_for, edition_audiences, news_for
 from records.check import media_file
 from records.offer import Offer
-from records.schema import NAV_SECTIONS, SLE, Course, FreePage
+from records.schema import SLE, Course
 from records.tree import Records
 
 from . import calendar as feeds
+from .nav import NOT_IN_NAV, free_pages_in, nav
+from .paths import Paths
 
 NEXT_ON_HOME = 6          # upcoming courses on the home page
 NEWS_ON_HOME = 3          # latest stories on the home page
 FEW_PER_STRAND = 5        # courses per strand on the catalogue and archive index pages
 FEW_PER_GROUP = 12        # SLE names per specialism or phase on the directory page
-
-
-class Paths:
-    """Where each page lives, relative to the docs folder. Returns Markup: ids are
-    [a-z0-9-] by validation, so a path is safe as a Markdown link target as it is."""
-
-    home = Markup("index.md")
-    catalogue = Markup("courses/index.md")
-    archive = Markup("archive/index.md")
-    sles = Markup("sles/index.md")
-    schools = Markup("schools.md")
-    board = Markup("board.md")
-    news = Markup("news/index.md")
-    newsletters = Markup("newsletters/index.md")
-    accessibility = Markup("accessibility.md")
-    prospectus = Markup("prospectus.pdf")
-    all_feed = Markup(feeds.ALL_FEED)
-
-    @staticmethod
-    def strand_feed(strand: str) -> Markup:
-        return Markup(feeds.strand_feed_path(strand))
-
-    @staticmethod
-    def course_feed(course_id: str) -> Markup:
-        return Markup(feeds.course_feed_path(course_id))
-
-    @staticmethod
-    def course(course_id: str) -> Markup:
-        return Markup(f"courses/{course_id}.md")
-
-    @staticmethod
-    def strand(strand: str) -> Markup:
-        return Markup(f"strands/{strand}.md")
-
-    @staticmethod
-    def archive_strand(strand: str) -> Markup:
-        return Markup(f"archive/{strand}.md")
-
-    @staticmethod
-    def sle(sle_id: str) -> Markup:
-        return Markup(f"sles/{sle_id}.md")
-
-    @staticmethod
-    def specialism(word: str) -> Markup:
-        return Markup(f"sles/specialism/{word}.md")
-
-    @staticmethod
-    def phase(word: str) -> Markup:
-        return Markup(f"sles/phase/{word}.md")
-
-    @staticmethod
-    def story(news_id: str) -> Markup:
-        return Markup(f"news/{news_id}.md")
-
-    @staticmethod
-    def edition(edition_id: str) -> Markup:
-        return Markup(f"newsletters/{edition_id}.md")
-
-    @staticmethod
-    def media(photo: str) -> Markup:
-        return Markup(f"media/{photo}")
-
-    @staticmethod
-    def free_page(page_id: str) -> Markup:
-        return Markup(urls.free_page_path(page_id))
-
-    @staticmethod
-    def html(docs_path: str) -> Markup:
-        """The published address of a page (``courses/x.md`` -> ``courses/x.html``), for
-        links in raw HTML, which MkDocs does not rewrite."""
-        return Markup(urls.page_url(str(docs_path)))
-
-    join = Markup("join.html")          # the mailing-list sign-up page (made by the web service)
-    courses_json = Markup("courses.json")
-    courses_schema = Markup("courses.schema.json")
 
 
 @dataclass
@@ -204,12 +130,6 @@ def person_key(person: Any) -> tuple[str, str]:
 
 
 # --- one function per page kind -------------------------------------------------------------
-
-def free_pages_in(records: Records, section: str) -> list[FreePage]:
-    """An editor's pages of one nav section, in their order."""
-    return sorted((p for p in records.pages.values() if p.nav == section),
-                  key=lambda p: (p.order, p.title.casefold(), p.id))
-
 
 def _route(records: Records, section: str, fallback: str) -> str:
     """Where a home page route leads: the first free page of its section, else ``fallback``."""
@@ -379,41 +299,6 @@ def free_pages(ix: Index) -> list[Page]:
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
     accessibility, free_pages]
-
-
-# --- the nav: sections only -------------------------------------------------------------------
-
-def nav(records: Records | None = None) -> list[Any]:
-    """Sections only (the top-level tabs on a wide screen). Record pages stay out of the nav:
-    Material repeats the nav on every page, so listing thousands of pages in it makes the
-    build quadratic. Editors' free pages join the section their ``nav:`` names."""
-    def extra(section: str) -> list[dict]:
-        if records is None:
-            return []
-        return [{p.title: str(Paths.free_page(p.id))} for p in free_pages_in(records, section)]
-
-    sections = [
-        ("courses", [{"Find a course": str(Paths.catalogue)}, *extra("courses"),
-                     {"Past courses": str(Paths.archive)}]),
-        ("support", [*extra("support"), {"SLE directory": str(Paths.sles)}]),
-        ("train", extra("train")),
-        ("about", [{"Member schools": str(Paths.schools)}, {"Strategic Board": str(Paths.board)},
-                   *extra("about")]),
-        ("news", [{"News and stories": str(Paths.news)}, {"Newsletters": str(Paths.newsletters)},
-                  *extra("news")]),
-    ]
-    result: list[Any] = [{"Home": str(Paths.home)}]
-    for section, items in sections:
-        if len(items) == 1:               # a tab of one page: the page itself
-            result.append({NAV_SECTIONS[section]: next(iter(items[0].values()))})
-        elif items:
-            result.append({NAV_SECTIONS[section]: items})
-    return result
-
-
-# gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
-NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
-              "/strands/", "/accessibility.md"]      # linked from every page's footer
 
 
 def site(records: Records, today: dt.date) -> Site:
