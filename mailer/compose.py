@@ -186,7 +186,9 @@ def course_view(records: Records, course: Course, since: dt.date) -> CourseView:
         summary=one_line(course.summary), audience=", ".join(r.replace("-", " ") for r in course.audience),
         phases=", ".join(course.phase) if course.phase else "all phases", sessions=shown,
         more_sessions=max(0, len(sessions) - MAX_SESSIONS_SHOWN), cost=money(course.cost),
-        places=course.places, full=course.status == "full", booking=course.booking,
+        # places left, not the group size (content-format: places_left); 0 left means full
+        places=course.places_left, full=course.status == "full" or course.places_left == 0,
+        booking=course.booking,
         booking_is_email=bool(course.booking and course.booking.startswith("mailto:")))
 
 

@@ -278,3 +278,15 @@ def test_the_newsletters_read_on_the_website_link_is_a_real_page(demo_site):
         url = edition_url(recs, edition)
         assert url.startswith(recs.alliance.site_url) and url.endswith(".html")
         assert (demo_site / url[len(recs.alliance.site_url):]).is_file(), url
+
+
+def test_newsletters_show_places_left_never_the_group_size(tmp_path):
+    from mailer.compose import course_view
+    recs = load_ok(write_tree(tmp_path, courses={
+        "some-left": course(places=30, places_left=4),
+        "size-only": course(places=30),
+        "none-left": course(places=30, places_left=0)}))
+    views = {cid: course_view(recs, c, TODAY) for cid, c in recs.courses.items()}
+    assert (views["some-left"].places, views["some-left"].full) == (4, False)
+    assert views["size-only"].places is None
+    assert views["none-left"].full

@@ -155,6 +155,8 @@ def test_listing_pages_are_left_out_of_search_and_record_pages_are_in(site, demo
     assert "sles/index.html" not in locations
     for course_id, course in demo.courses.items():         # past courses are not searched
         assert (f"courses/{course_id}.html" in locations) == course.is_upcoming(TODAY), course_id
+    boosts = {doc.get("boost") for doc in index["docs"] if doc["location"].startswith("courses/")}
+    assert boosts == {2}                                     # upcoming ones rank above the rest
     for sle_id in demo.sles:
         assert f"sles/{sle_id}.html" in locations
 
