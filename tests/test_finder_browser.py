@@ -140,6 +140,9 @@ SHOWN = """() => [...document.querySelectorAll('#finder-results > li')]
     .map(li => li.querySelector('h3 a').getAttribute('href').split('/').pop().replace(/\\.html$/, ''))"""
 
 
+READY = "() => document.getElementById('finder').dataset.ready === '1'"
+
+
 def shown(page) -> set[str]:
     return set(page.evaluate(SHOWN))
 
@@ -169,11 +172,11 @@ def check_queries(page, base: str, recs, today: dt.date, seed: int) -> int:
     nonempty = 0
     for query in queries(recs, today, seed):
         page.goto(f"{base}courses/index.html?{urlencode(query)}", wait_until="load")
-        page.wait_for_function("() => !document.getElementById('finder').hidden")
+        page.wait_for_function(READY)
         want = expected(recs, today, query)
         assert shown(page) == want, query
         count = page.locator("#finder-count").inner_text()
-        assert count.startswith(f"{len(want)} of {total} courses"), (query, count)
+        assert count == f"{len(want)} of {total} upcoming courses match{'es' if len(want) == 1 else ''}", (query, count)
         nonempty += bool(want)
     return nonempty
 
@@ -204,6 +207,27 @@ def test_sle_directory_query_strings(tab, demo_url):
                 and query.get("phase", s.phase[0]) in s.phase
                 and query.get("availability", s.availability) == s.availability}
         assert visible == want and want, query
+
+
+def test_a_big_offer_loads_every_card_after_the_first_render(tab, synthetic):
+    """300 courses: the finder's page holds the soonest 200; every card arrives after it,
+    and without JavaScript a link leads to them all."""
+    recs, url = synthetic
+    every = expected(recs, SYNTH_TODAY, {})
+    page = tab(1280)
+    page.goto(url + "courses/index.html", wait_until="load")
+    page.wait_for_function(READY)
+    assert shown(page) == every and len(every) > 200
+    assert page.locator("#finder-count").inner_text() == f"{len(every)} upcoming courses"
+    assert not page.locator("#finder-more").is_visible()
+    plain = tab(375, javascript=False)
+    plain.goto(url + "courses/index.html", wait_until="load")
+    assert len(shown(plain)) == 200
+    plain.get_by_role("link", name=f"See all {len(every)} upcoming courses").click()
+    plain.wait_for_url("**/strands/all.html")
+    listed = plain.evaluate("""() => [...document.querySelectorAll('#all-results > li h3 a')]
+        .map(a => a.getAttribute('href').split('/').pop().replace(/\\.html$/, ''))""")
+    assert set(listed) == every
 
 
 def test_without_javascript_every_upcoming_course_shows(tab, demo_url):
@@ -240,7 +264,7 @@ def test_filters_work_by_keyboard_and_announce_the_count(tab, demo_url):
     recs = demo_records()
     page = tab(1280)
     page.goto(demo_url + "courses/index.html", wait_until="load")
-    page.wait_for_function("() => !document.getElementById('finder').hidden")
+    page.wait_for_function(READY)
     status = page.locator("#finder-count")
     assert status.get_attribute("role") == "status" and status.get_attribute("aria-live") == "polite"
     for _ in range(60):                                   # Tab, as a person would, to the first filter
@@ -273,7 +297,7 @@ def test_ta_courses_in_primary_this_spring_in_three_interactions_on_a_phone(tab,
     page = tab(375)
     page.goto(demo_url, wait_until="load")
     page.locator("article").get_by_role("link", name="Teaching assistants").click()  # 1
-    page.wait_for_function("() => !document.getElementById('finder').hidden")
+    page.wait_for_function(READY)
     page.get_by_label("Phase").select_option("primary")                          # 2
     page.get_by_label("Term").select_option(label="Spring 2027")                 # 3
     want = expected(recs, DEMO_TODAY, {"role": "teaching-assistant", "phase": "primary",

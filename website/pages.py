@@ -53,7 +53,7 @@ from .paths import Paths
 NEXT_ON_HOME = 6          # upcoming courses on the home page
 NEWS_ON_HOME = 3          # latest stories on the home page
 FEW_PER_STRAND = 5        # courses per strand on the catalogue and archive index pages
-FEW_PER_GROUP = 12        # SLE names per specialism or phase on the directory page
+FINDER_FIRST = 200        # cards in the finder's own HTML; beyond that the rest load after it
 
 
 @dataclass
@@ -171,11 +171,20 @@ def finder_filters(ix: Index) -> dict[str, Any]:
 
 
 def catalogue(ix: Index) -> list[Page]:
+    """The finder holds every upcoming course's card, up to FINDER_FIRST of them: a bigger
+    offer (5,000 courses) would make its first render far too heavy for a phone. Beyond that,
+    the finder shows the soonest FINDER_FIRST and strands/all.md holds every card: a link
+    for a browser without JavaScript, and the list that finder.js loads once the page is up."""
     offer = ix.offer
+    partial = offer.count() > FINDER_FIRST
     pages = [Page(Paths.catalogue, "catalogue.md.j2", {
-        "courses": offer.courses, "count": offer.count(), "filters": finder_filters(ix),
+        "courses": offer.courses[:FINDER_FIRST] if partial else offer.courses,
+        "count": offer.count(), "partial": partial, "filters": finder_filters(ix),
         "past_count": len(ix.past),
         "subscribe": feeds.feed_url(ix.records, feeds.ALL_FEED, webcal=True)})]
+    if partial:
+        pages.append(Page(Paths.all_courses, "all_courses.md.j2", {
+            "courses": offer.courses, "count": offer.count()}))
     for s, label in STRANDS.items():
         pages.append(Page(Paths.strand(s), "strand.md.j2", {
             "strand": s, "label": label, "courses": offer.in_strand(s), "count": offer.count(s),

@@ -15,6 +15,7 @@ class Paths:
 
     home = Markup("index.md")
     catalogue = Markup("courses/index.md")
+    all_courses = Markup("strands/all.md")     # "all" is never a strand, so never a clash
     archive = Markup("archive/index.md")
     sles = Markup("sles/index.md")
     schools = Markup("schools.md")
