@@ -63,3 +63,14 @@ document.addEventListener("click", function (event) {
   if (toggle) toggle.checked = true;
   if (box) box.focus();
 });
+
+/* The skip link moves the keyboard focus to the main content, not only the view: with the
+   tabs above the content, Chromium otherwise sometimes resumed Tab at the tabs. */
+document.addEventListener("click", function (event) {
+  var skip = event.target.closest && event.target.closest("a.md-skip");
+  if (!skip) return;
+  var target = document.getElementById(decodeURIComponent(skip.hash.slice(1)));
+  if (!target) return;
+  if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+  target.focus();
+});
