@@ -36,7 +36,7 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
                 next(c for c in courses if c.status == "full"))
     cancelled = next((c for c in upcoming if c.status == "cancelled"),
                      next(c for c in courses if c.status == "cancelled"))
-    open_ = next(c for c in upcoming if c.status == "open" and c.booking)
+    open_ = next(c for c in upcoming if c.status == "open" and c.booking and c.first_date >= today)
     sles = sorted(recs.sles.values(), key=lambda s: s.id)
     sle = next((s for s in sles if s.photo), sles[0])
     edition = list(recs.editions)[-1]
