@@ -125,13 +125,13 @@ def measure(url: str, runs: int) -> dict:
         steps = [("f-role", role), ("f-phase", phase), ("f-term", term), ("f-bookable", "1"),
                  ("f-role", ""), ("f-phase", ""), ("f-term", ""), ("f-bookable", "")]
         times = []
-        page.add_style_tag(content="")          # the cards are in; now the repaints
         for _ in range(runs):
             for field, value in steps:
                 times.append(page.evaluate(REPAINT, [field, value]))
+        figures = {"requests": len(before), "wire": wire(before), "html_wire": wire([html]),
+                   "late": [(r.url.rsplit("/", 1)[-1], wire([r])) for r in after]}
         browser.close()
-    return {"requests": len(before), "wire": wire(before), "html_wire": wire([html]),
-            "html_raw": None, "late": [(r.url.rsplit("/", 1)[-1], wire([r])) for r in after],
+    return {**figures,
             "fcp": fcp, "cards": cards, "times": times, "all_loaded": all_loaded,
             "query": query_figures(browser_args=CHROMIUM_ARGS, url=url + "?role=" + role)}
 

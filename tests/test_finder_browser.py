@@ -144,6 +144,10 @@ READY = "() => document.getElementById('finder').dataset.ready === '1'"
 
 
 def shown(page) -> set[str]:
+    """The courses listed, after pressing "Show more" until every match is shown."""
+    more = page.locator("#finder-show-more")
+    while more.count() and more.is_visible():
+        more.click()
     return set(page.evaluate(SHOWN))
 
 

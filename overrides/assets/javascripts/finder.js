@@ -27,6 +27,9 @@
     this.fields = Array.prototype.filter.call(form.elements, function (e) { return e.name; });
     this.names = this.fields.map(function (e) { return e.name; });
     this.loading = !!form.dataset.more;
+    this.step = parseInt(form.dataset.page || "200", 10);   // cards shown at most, at first
+    this.limit = this.step;
+    this.moreButton = document.getElementById(form.dataset.showMore);
     this.read();
   }
 
@@ -84,19 +87,27 @@
       this.count.textContent = keys.length ? "Finding courses\u2026" : this.count.textContent;
       return wanted;
     }
+    // At most `limit` matching cards are displayed (the rest behind "Show more"): laying out
+    // thousands of cards is what makes a repaint slow, not choosing them.
     for (var i = 0; i < this.items.length; i++) {
       var item = this.items[i], match = true;
       for (var k = 0; k < keys.length && match; k++) {
         var values = item.values[keys[k]];
         match = values.indexOf(wanted[keys[k]]) >= 0 || values.indexOf("*") >= 0;
       }
-      if (match !== item.shown) {
-        item.card.hidden = !match;
-        item.shown = match;
-      }
       if (match) shown++;
+      var display = match && shown <= this.limit;
+      if (display !== item.shown) {
+        item.card.hidden = !display;
+        item.shown = display;
+      }
     }
     this.announce(shown, keys.length > 0);
+    if (this.moreButton) {
+      var left = shown - Math.min(shown, this.limit);
+      this.moreButton.hidden = left === 0;
+      this.moreButton.textContent = "Show " + Math.min(left, this.step) + " more (" + left + " not shown yet)";
+    }
     return wanted;
   };
 
@@ -144,9 +155,19 @@
     } else {
       window.addEventListener("load", function () { self.loadAll(); }, { once: true });
     }
-    this.form.addEventListener("change", function () { self.toQuery(self.apply()); });
+    this.form.addEventListener("change", function () {
+      self.limit = self.step;
+      self.toQuery(self.apply());
+    });
+    if (this.moreButton) {
+      this.moreButton.addEventListener("click", function () {
+        self.limit += self.step;
+        self.apply();
+      });
+    }
     this.form.addEventListener("submit", function (event) { event.preventDefault(); });
     this.form.addEventListener("reset", function () {
+      self.limit = self.step;
       setTimeout(function () { self.toQuery(self.apply()); }, 0);    // after the fields reset
     });
   };
