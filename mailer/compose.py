@@ -35,9 +35,11 @@ from .tokens import Tokens, default_unsubscribe_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "email"
 GREETING_FALLBACK = "there"          # "Hello there," when we do not know a first name
-PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "message_id")
+PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "preferences_url",
+                "message_id")
 PREVIEW_VALUES = {"first_name": "Sam", "first_name_html": "Sam",
                   "unsubscribe_url": "#unsubscribe-link-is-personal",
+                  "preferences_url": "#preferences-link-is-personal",
                   "unsubscribe_mailto": "#unsubscribe-link-is-personal",
                   "message_id": "preview@localhost"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -294,6 +296,7 @@ class Composer:
             "first_name_html": html.escape(first, quote=True),
             "unsubscribe_url": self.tokens.url(token),
             "unsubscribe_mailto": self.tokens.mailto(token),
+            "preferences_url": self.tokens.preferences_url(reader.address_hash),
             "message_id": self.message_id(reader.address_hash),
         })
 
@@ -309,8 +312,9 @@ def default_sender(records: Records, from_addr: str = "") -> Sender:
 
 
 def make_tokens(records: Records, secret: bytes, unsubscribe_url: str = "") -> Tokens:
-    base = unsubscribe_url or default_unsubscribe_url(records.alliance.site_url)
-    return Tokens(secret, base, records.alliance.contact.email)
+    alliance = records.alliance
+    base = unsubscribe_url or default_unsubscribe_url(alliance.service_url)
+    return Tokens(secret, base, alliance.contact.email, preferences_url=alliance.service_url + "preferences")
 
 
 def preview_substitute(text: str) -> str:

@@ -100,6 +100,38 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX ledger_sending ON ledger (batch_id) WHERE state = 'sending'",
         "CREATE INDEX ledger_subscriber ON ledger (subscriber_id)",
     ],
+    [  # 2: the subscription service (mailer/web): sign-ups awaiting confirmation, pauses,
+       #    provider webhook events and the replay guard
+        """CREATE TABLE signups (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            email           TEXT NOT NULL UNIQUE,              -- normalised; deleted once confirmed or expired
+            first_name      TEXT NOT NULL DEFAULT '',
+            school          TEXT NOT NULL DEFAULT '',
+            roles           TEXT NOT NULL DEFAULT '',
+            phases          TEXT NOT NULL DEFAULT '',
+            interests       TEXT NOT NULL DEFAULT '',
+            wording_version TEXT NOT NULL,
+            nonce           TEXT NOT NULL,                     -- in the signed link; a new request replaces it
+            requested_at    TEXT NOT NULL,
+            mails           TEXT NOT NULL DEFAULT ''           -- ISO times of confirmation emails, space-separated
+        )""",
+        "ALTER TABLE subscribers ADD COLUMN paused_until TEXT",   # ISO date; NULL = not paused
+        """CREATE TABLE provider_events (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            provider     TEXT NOT NULL,
+            event        TEXT NOT NULL,        -- delivered | failed | bounce | complaint | unsubscribed
+            address_hash TEXT NOT NULL,
+            message_id   TEXT NOT NULL DEFAULT '',
+            reason       TEXT NOT NULL DEFAULT '',
+            occurred_at  TEXT NOT NULL,
+            received_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX provider_events_message ON provider_events (message_id)",
+        """CREATE TABLE webhook_seen (
+            key         TEXT PRIMARY KEY,      -- provider:token (Mailgun) or provider:signature digest
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -109,7 +141,8 @@ SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", 
 
 # A subscriber row ``s`` may be written to:
 SENDABLE = ("s.consent = 1 AND s.status = 'subscribed' AND NOT EXISTS "
-            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash)")
+            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash) "
+            "AND (s.paused_until IS NULL OR s.paused_until <= date('now'))")
 
 
 class StoreError(Exception):
