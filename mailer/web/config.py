@@ -8,6 +8,7 @@ Environment (secrets only from here, never printed):
     MAILER_SENDGRID_WEBHOOK_KEY     SendGrid's signed event webhook public key (base64 DER)
     MAILER_JOIN_LIMIT               sign-ups per client, e.g. "10/3600" (10 an hour; default)
     MAILER_TRUSTED_PROXIES          addresses whose X-Forwarded-For is believed (default 127.0.0.1)
+    MAILER_BODY_TIMEOUT, MAILER_HEADER_TIMEOUT   seconds a client has to send its body / headers (10)
     MAILER_PROVIDER and its settings   how confirmation emails go out (mailer/settings.py)
 """
 from __future__ import annotations
@@ -43,6 +44,17 @@ def _limit(text: str, default: tuple[int, float]) -> tuple[int, float]:
         return int(count), float(seconds)
     except ValueError:
         raise ConfigError(f"MAILER_JOIN_LIMIT: {text!r} should be COUNT/SECONDS, e.g. 10/3600") from None
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1
+    if value <= 0:
+        raise ConfigError(f"{name}: {text!r} should be a number of seconds, e.g. {default:g}")
+    return value
 
 
 @dataclass
@@ -113,4 +125,5 @@ def from_env(env: Mapping[str, str] | None = None) -> ServiceConfig:
         mailgun_key=env.get("MAILER_MAILGUN_WEBHOOK_KEY", "").strip(),
         sendgrid_key=env.get("MAILER_SENDGRID_WEBHOOK_KEY", "").strip(),
         join_limit=_limit(env.get("MAILER_JOIN_LIMIT", ""), (10, 3600.0)),
+        body_timeout=_seconds(env, "MAILER_BODY_TIMEOUT", 10.0),
         settings=settings)

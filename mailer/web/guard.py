@@ -118,23 +118,22 @@ class Guard:
             if length > limit:
                 return await self._finish(scope, started, send, 413, "Request body too large", state)
 
-        deadline = time.monotonic() + self.body_timeout
-        received = 0
+        # The whole body is read here, within its limit and deadline, before the application
+        # runs: handlers never wait on a slow client nor see a partial body.
+        try:
+            body = await self._read_body(receive, limit) if scope.get("method") in ("POST", "PUT", "PATCH") else b""
+        except _TooLarge:
+            return await self._finish(scope, started, send, 413, "Request body too large", state)
+        except _TooSlow:
+            return await self._finish(scope, started, send, 408, "Request body too slow", state)
+        replayed = False
 
-        async def guarded_receive():
-            nonlocal received
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _TooSlow
-            try:
-                message = await asyncio.wait_for(receive(), remaining)
-            except asyncio.TimeoutError:
-                raise _TooSlow from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()           # after the body: wait for a disconnect, as usual
 
         async def guarded_send(message):
             if message["type"] == "http.response.start":
@@ -143,15 +142,32 @@ class Guard:
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, guarded_receive, guarded_send), self.request_timeout)
-        except _TooLarge:
-            return await self._finish(scope, started, send, 413, "Request body too large", state)
-        except _TooSlow:
-            return await self._finish(scope, started, send, 408, "Request body too slow", state)
+            await asyncio.wait_for(self.app(scope, replay, guarded_send), self.request_timeout)
         except asyncio.TimeoutError:
             return await self._finish(scope, started, send, 503, "Timed out; please try again", state,
                                       [(b"retry-after", b"30")])
         self._log(scope, started, state["status"])
+
+    async def _read_body(self, receive, limit: int) -> bytes:
+        deadline = time.monotonic() + self.body_timeout
+        chunks, size = [], 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _TooSlow
+            try:
+                message = await asyncio.wait_for(receive(), remaining)
+            except asyncio.TimeoutError:
+                raise _TooSlow from None
+            if message["type"] != "http.request":
+                raise _TooSlow                  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def _finish(self, scope, started, send, status, text, state, extra=None):
         if not state["started"]:

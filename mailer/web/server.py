@@ -21,7 +21,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .guard import log_config
 
-HEADER_TIMEOUT = 10.0
+HEADER_TIMEOUT = float(os.environ.get("MAILER_HEADER_TIMEOUT", "") or 10.0)   # seconds
 LIMIT_CONCURRENCY = 1000
 
 
