@@ -210,7 +210,7 @@ def test_preferences_change_pause_and_leave(service):
     saved = session.post(forms[0]["action"], timeout=10, data={
         **save, "roles": ["headteacher"], "phases": ["secondary", "not-a-phase"], "interests": ["leadership"],
         "paused_until": until, "action": "save"})
-    assert saved.status_code == 200 and f"paused until {until}" in main_text(saved)
+    assert saved.status_code == 200 and f"paused until {dt.date.fromisoformat(until).day} {dt.date.fromisoformat(until):%B %Y}" in main_text(saved)
     row = subscriber(service, address)
     assert (row["roles"], row["phases"], row["interests"], row["paused_until"]) == \
         ("headteacher", "secondary", "leadership", until)

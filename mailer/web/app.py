@@ -371,7 +371,7 @@ class Service:
                                       "Our list is busy this minute, so your choices have been saved and take "
                                       "effect within a few minutes.", status=202)
         row = await self.db(signups.subscriber_by_hash, hash_)
-        note = f"Saved. The newsletter is paused until {paused}." if paused else "Saved."
+        note = f"Saved. The newsletter is paused until {long_date(paused)}." if paused else "Saved."
         return self.preferences_page(request, token, row, note)
 
     # --- the rest ---------------------------------------------------------------------------------
@@ -393,6 +393,11 @@ class Service:
                 await self.db(signups.purge_expired)
             except Exception as err:   # noqa: BLE001 - keep draining; the queue is durable
                 log.warning("", extra={"fields": {"event": "drain-failed", "error": type(err).__name__}})
+
+
+def long_date(iso_day: str) -> str:
+    day = dt.date.fromisoformat(iso_day)
+    return f"{day.day} {day:%B %Y}"
 
 
 def first(fields: dict[str, list[str]], key: str) -> str | None:
