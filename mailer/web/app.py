@@ -60,6 +60,10 @@ class Service:
         self.pages = Pages(config)
         self.join_limiter = RateLimiter(*config.join_limit)
         self._local = threading.local()
+        # One database call at a time per worker: SQLite takes one writer anyway, and its busy
+        # handler (sleep and retry) is unfair under load, so threads queue here in order and
+        # only the worker processes meet at SQLite's lock.
+        self._db_lock = threading.Lock()
 
     # --- the database -----------------------------------------------------------------------
     def store(self) -> Store:
@@ -74,7 +78,12 @@ class Service:
         """Run ``function(store, ...)`` in a thread; Locked if SQLite stayed busy throughout."""
         def call():
             try:
-                return function(self.store(), *args, **kwargs)
+                if not self._db_lock.acquire(timeout=self.config.db_retry * 2):
+                    raise Locked
+                try:
+                    return function(self.store(), *args, **kwargs)
+                finally:
+                    self._db_lock.release()
             except sqlite3.OperationalError as err:
                 if "locked" in str(err) or "busy" in str(err):
                     raise Locked from err

@@ -78,7 +78,7 @@ class ServiceConfig:
     webhook_body_limit: int = 2 * 1024 * 1024   # SendGrid posts events in batches
     body_timeout: float = 10.0                  # seconds to receive a whole body
     request_timeout: float = 20.0               # seconds for a whole request
-    db_retry: float = 2.0                       # seconds a locked database is retried
+    db_retry: float = 3.0                       # seconds a locked database is retried
     webhook_window: int = 900                   # seconds a webhook's timestamp may be off
     settings: Settings | None = field(default=None, repr=False)
 

@@ -32,7 +32,18 @@ def _env() -> Environment:
                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 
 
+_VARIANTS: dict[tuple, Variant] = {}
+
+
 def variant(config: ServiceConfig, kind: str, hours: int) -> Variant:
+    """Rendered once per kind: the reader's values are placeholders."""
+    key = (id(config), kind, hours)
+    if key not in _VARIANTS:
+        _VARIANTS[key] = _render(config, kind, hours)
+    return _VARIANTS[key]
+
+
+def _render(config: ServiceConfig, kind: str, hours: int) -> Variant:
     context = {"kind": kind, "name": config.name, "contact_email": config.contact_email,
                "hours": hours}
     subject = (f"Please confirm: the {config.name} newsletter" if kind == "confirm"
