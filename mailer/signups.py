@@ -84,12 +84,13 @@ def request_signup(store: Store, req: JoinRequest, *, now: dt.datetime | None = 
     """Record a sign-up awaiting confirmation (one transaction); decide which email to send."""
     now = now or utcnow()
     email = normalise(req.email)
-    hash_ = address_hash(email)
+    hash_ = address_hash(email)             # the digest: what links carry
+    stored = store.key(hash_)               # the keyed hash the database keeps
     with store.transaction() as conn:
         row = conn.execute("SELECT id, mails FROM signups WHERE email = ?", (email,)).fetchone()
         recent = _recent(row["mails"], now) if row else []
         suppressed = conn.execute("SELECT reason FROM suppressions WHERE address_hash = ?",
-                                  (hash_,)).fetchone()
+                                  (stored,)).fetchone()
         if len(recent) >= per_day or (suppressed is not None and suppressed["reason"] == "complaint"):
             return SignupOutcome(None, email, hash_)
         subscriber = conn.execute(
@@ -119,7 +120,7 @@ class Confirmation:
     wording_version: str = ""
 
 
-def confirm(store: Store, signup_id: int, nonce: str, hash_prefix: str = "", *,
+def confirm(store: Store, signup_id: int, nonce: str, digest: str = "", *,
             now: dt.datetime | None = None) -> Confirmation:
     """Make the pending sign-up a subscribed reader with consent, in one transaction.
 
@@ -129,13 +130,13 @@ def confirm(store: Store, signup_id: int, nonce: str, hash_prefix: str = "", *,
     with store.transaction() as conn:
         row = conn.execute("SELECT * FROM signups WHERE id = ?", (signup_id,)).fetchone()
         if row is None or not secrets.compare_digest(row["nonce"], nonce):
-            if hash_prefix and conn.execute(
-                    "SELECT 1 FROM subscribers WHERE substr(address_hash, 1, ?) = ? AND consent = 1 "
-                    "AND status = 'subscribed'", (len(hash_prefix), hash_prefix)).fetchone():
+            if _is_digest(digest) and conn.execute(
+                    "SELECT 1 FROM subscribers WHERE address_hash = ? AND consent = 1 AND status = 'subscribed'",
+                    (store.key(digest),)).fetchone():
                 return Confirmation("already")
             return Confirmation("invalid")
         email, stamp = row["email"], iso(now)
-        hash_ = address_hash(email)
+        hash_ = store.key_for(email)
         existing = conn.execute("SELECT id FROM subscribers WHERE email = ?", (email,)).fetchone()
         details = (row["first_name"], row["school"], row["roles"], row["phases"], row["interests"])
         if existing is None:
@@ -163,11 +164,12 @@ def confirm(store: Store, signup_id: int, nonce: str, hash_prefix: str = "", *,
 
 def _consent(store: Store, email: str, given: bool, at: dt.datetime, source: str, detail: str = "",
              wording: str | None = None) -> None:
-    """Append to the consent history (mailer/store.py, Store.add_consent_event), inside the
-    caller's transaction."""
-    add = getattr(store, "add_consent_event", None)     # the consent history (branch i8mail)
-    if add is not None:
-        add(email, given=given, at=at, source=source, detail=detail, wording=wording)
+    """Append to the consent history (Store.add_consent_event), inside the caller's transaction."""
+    store.add_consent_event(email, given=given, at=at, source=source, detail=detail, wording=wording)
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def purge_expired(store: Store, *, now: dt.datetime | None = None, hours: int = CONFIRM_HOURS) -> int:
@@ -178,8 +180,9 @@ def purge_expired(store: Store, *, now: dt.datetime | None = None, hours: int = 
         return conn.execute("DELETE FROM signups WHERE requested_at < ?", (cutoff,)).rowcount
 
 
-def subscriber_by_hash(store: Store, hash_: str):
-    return store.conn.execute("SELECT * FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
+def subscriber_by_hash(store: Store, digest: str):
+    """The subscriber a link's address digest names, or None."""
+    return store.conn.execute("SELECT * FROM subscribers WHERE address_hash = ?", (store.key(digest),)).fetchone()
 
 
 def update_preferences(store: Store, hash_: str, prefs: Preferences, *,
@@ -190,7 +193,7 @@ def update_preferences(store: Store, hash_: str, prefs: Preferences, *,
         n = conn.execute("UPDATE subscribers SET roles = ?, phases = ?, interests = ?, paused_until = ?, "
                          "updated_at = ? WHERE address_hash = ?",
                          (" ".join(prefs.roles), " ".join(prefs.phases), " ".join(prefs.interests),
-                          prefs.paused_until, stamp, hash_)).rowcount
+                          prefs.paused_until, stamp, store.key(hash_))).rowcount
     return "updated" if n else "unknown"
 
 

@@ -24,7 +24,7 @@ from records.schema import STRANDS
 
 from ..settings import Settings, SettingsError
 from ..store import Store, StoreError
-from ..tokens import SecretError, secret_from_env
+from ..tokens import SecretError, secrets_from_env
 
 
 class ConfigError(Exception):
@@ -99,14 +99,18 @@ def from_env(env: Mapping[str, str] | None = None) -> ServiceConfig:
         raise ConfigError(f"no database at {db}: the service never creates one (a wrong path would "
                           "answer every reader from an empty list); give --db the subscribers' database")
     try:
-        Store(db, create=False).close()          # migrates it forward once, before any worker starts
+        secrets = secrets_from_env(env)          # [MAILER_SECRET, *MAILER_SECRET_OLD]
+    except SecretError as err:
+        raise ConfigError(str(err)) from None
+    try:
+        store = Store(db, create=False, env=env)  # migrates it forward once, before any worker starts
     except StoreError as err:
         raise ConfigError(str(err)) from None
     try:
-        secrets = [secret_from_env(env)]
-    except SecretError as err:
-        raise ConfigError(str(err)) from None
-    secrets += [s.strip().encode() for s in env.get("MAILER_SECRET_OLD", "").split(",") if s.strip()]
+        if store.key_problem:                     # the address hash key must match the database's
+            raise ConfigError(store.key_problem)
+    finally:
+        store.close()
     recs, problems = records_pkg.load(root)
     if recs.alliance is None:
         raise ConfigError(f"no content/alliance.yml under {root}: give --root the alliance's folder")

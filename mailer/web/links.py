@@ -24,9 +24,9 @@ class Links:
         # itsdangerous signs with the last key and verifies with any: newest last
         self._confirm = URLSafeTimedSerializer(list(reversed(secrets)), salt="confirm-signup")
 
-    # --- confirmation links: {"s": signup id, "n": nonce, "h": address hash prefix} -------------
-    def confirm_token(self, signup_id: int, nonce: str, address_hash: str) -> str:
-        return self._confirm.dumps({"s": signup_id, "n": nonce, "h": address_hash[:16]})
+    # --- confirmation links: {"s": signup id, "n": nonce, "h": address digest} -----------------
+    def confirm_token(self, signup_id: int, nonce: str, digest: str) -> str:
+        return self._confirm.dumps({"s": signup_id, "n": nonce, "h": digest})
 
     def read_confirm(self, token: str) -> tuple[str, dict | None]:
         """("ok", payload), ("expired", None) or ("invalid", None)."""

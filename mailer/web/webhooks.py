@@ -129,7 +129,7 @@ def apply(store: Store, provider: str, replay_key: str, events: list[tuple]) -> 
                         (replay_key, stamp)).rowcount == 0:
             return False
         for kind, address, message_id, reason, occurred in events:
-            hash_ = address_hash(normalise(address))
+            hash_ = store.key(address_hash(normalise(address)))      # the keyed hash the database keeps
             conn.execute("INSERT INTO provider_events (provider, event, address_hash, message_id, reason, "
                          "occurred_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (provider, kind, hash_, message_id, reason, occurred, stamp))
@@ -143,14 +143,14 @@ def apply(store: Store, provider: str, replay_key: str, events: list[tuple]) -> 
 
 
 def _unsubscribe(store: Store, conn, hash_: str, provider: str) -> None:
-    """Inside the open transaction: what Store.unsubscribe_hash does, for a provider's event."""
-    store.suppress_hash(hash_, "unsubscribed", provider)
-    conn.execute("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ? "
-                 "WHERE address_hash = ? AND status = 'subscribed'", (now(), now(), hash_))
-    row = conn.execute("SELECT email FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
-    add = getattr(store, "add_consent_event", None)
-    if row is not None and add is not None:
-        add(row["email"], given=False, at=dt.datetime.now(dt.timezone.utc), source="provider", detail=provider)
+    """Inside the open transaction: what Store.unsubscribe_hash does, for a provider's event,
+    with the withdrawal in the consent history (source "provider")."""
+    new = store.suppress_hash(hash_, "unsubscribed", provider)
+    changed = conn.execute("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, updated_at = ? "
+                           "WHERE address_hash = ? AND status = 'subscribed'", (now(), now(), hash_)).rowcount
+    if changed or new:
+        store.add_consent_event_hash(hash_, given=False, at=dt.datetime.now(dt.timezone.utc), source="provider",
+                                     detail=provider)
 
 
 # --- the endpoints ---------------------------------------------------------------------------
