@@ -11,7 +11,7 @@ from mailer.importer import Importer
 from mailer.store import Store, address_hash
 from mailer.tokens import PREFERENCES, UNSUBSCRIBE, Tokens, make_token, verify_token
 from mailer.web.links import Links
-from tests.mailer_support import SECRET, TODAY, write_csv
+from tests.mailer_support import SECRET, write_csv
 
 
 def test_tokens_verify_and_cannot_be_forged():
@@ -65,7 +65,7 @@ def test_only_a_confirmed_sign_up_is_sendable_and_a_forgotten_reader_stays_suppr
         assert signups.confirm(store, outcome.signup_id, outcome.nonce).outcome == "confirmed"
         assert store.counts()["sendable"] == 1
         assert store.conn.execute("SELECT COUNT(*) FROM signups").fetchone()[0] == 0    # no pending copy kept
-        Importer(store, today=TODAY).import_file(write_csv(tmp_path / "s.csv", "email,consent\nana@x.example,yes\n"))
+        Importer(store).import_file(write_csv(tmp_path / "s.csv", "email,consent\nana@x.example,yes\n"))
         store.forget("ana@x.example")
         assert signups.leave(store, address_hash("ana@x.example"), "one-click") == "already"
         assert store.suppression(address_hash("ana@x.example"))["reason"] == "forgotten"

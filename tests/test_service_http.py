@@ -96,12 +96,9 @@ def test_join_then_confirm_makes_the_address_sendable_with_its_consent(service):
     assert row["school"] == "St Mary & St John's" and row["first_name"] == "Zoë"
     assert address in sendable(service)
     with Store(service.db) as store:
-        history = getattr(store, "consent_history", None)
-        if history is not None:                     # the consent history (branch i8mail)
-            event = history(address)[-1]
-            assert (event.given, event.source) == (True, "sign-up form")
-            assert event.wording and len(event.wording) == 8
-            assert abs((dt.datetime.now(dt.timezone.utc) - event.at).total_seconds()) < 120
+        event = store.consent_history(address)[-1]
+    assert (event.given, event.source, event.wording) == (True, "sign-up form", join_form(requests.Session(), service)["consent_version"])
+    assert len(event.wording) == 8 and abs((dt.datetime.now(dt.timezone.utc) - event.at).total_seconds()) < 120
 
 
 def test_a_confirmation_link_used_twice_or_replaced_says_so(service):
