@@ -55,10 +55,23 @@ def put(db_path: Path | str, operation: str, **arguments) -> Path:
     return final
 
 
+STALE_CLAIM = 300.0      # seconds: a claim older than this belongs to a process that died
+
+
 def pending(db_path: Path | str) -> list[Path]:
+    """Queued changes, oldest first; a change claimed by a process that died while applying it
+    is put back first (applying twice is harmless: every operation is idempotent)."""
     folder = folder_for(db_path)
     if not folder.is_dir():
         return []
+    now = time.time()
+    for claimed in folder.glob(".*.applying"):
+        try:
+            if now - claimed.stat().st_mtime > STALE_CLAIM:
+                original = claimed.name[1:].rsplit(".", 2)[0]          # ".NAME.json.PID.applying"
+                os.rename(claimed, folder / original)
+        except (FileNotFoundError, IndexError):
+            continue
     return sorted(p for p in folder.iterdir() if p.name.endswith(".json") and not p.name.startswith("."))
 
 

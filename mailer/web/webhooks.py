@@ -156,7 +156,7 @@ def _unsubscribe(store: Store, conn, hash_: str, provider: str) -> None:
 # --- the endpoints ---------------------------------------------------------------------------
 
 def endpoint(service, provider: str):
-    from .app import Locked
+    from .service import Locked
 
     async def handle(request: Request):
         config = service.config
