@@ -64,7 +64,9 @@ class Keyer:
         return PREFIX + mac.hexdigest()
 
     def address(self, address: str) -> str:
-        return self(address_digest(address))
+        mac = self._mac.copy()           # (inlined: the importer calls this once per row)
+        mac.update(hashlib.sha256(address.strip().lower().encode("utf-8")).digest())
+        return PREFIX + mac.hexdigest()
 
 
 @dataclass(frozen=True)

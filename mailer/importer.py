@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -263,8 +264,11 @@ class Importer:
 
         def get(name: str) -> str:
             i = columns.get(name)
+            if i is None or i >= len(values):
+                return ""
+            value = values[i]
             # an export of ours neutralised formula-like cells with a leading ': undone here
-            return restore(values[i]) if i is not None and i < len(values) else ""
+            return restore(value) if value[:1] == "'" else value
 
         email = get("email").strip().lower()
         if not email:
@@ -326,7 +330,7 @@ class Importer:
                         updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
                         existing[email] = new
                 continue
-            given_at = utc_text(dt.date.fromisoformat(row["consent_date"])) if row["consent_date"] else moment
+            given_at = _midnight(row["consent_date"]) if row["consent_date"] else moment
             if last is not None and not last[0] and (row["consent_date"] is None or given_at <= last[1]):
                 result.withdrawal_kept += 1            # an import never overrides a later withdrawal
                 result.messages.append(
@@ -366,6 +370,12 @@ class Importer:
             conn.executemany(
                 f"UPDATE subscribers SET {', '.join(f + ' = ?' for f in _FIELDS)}, updated_at = ? WHERE email = ?",
                 updates)
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: str) -> str:
+    """'2026-09-01' -> '2026-09-01T00:00:00Z' (a consent date as a moment; few distinct dates)."""
+    return utc_text(dt.date.fromisoformat(day))
 
 
 def _file_error(err: Exception, row: int) -> str:

@@ -1,16 +1,23 @@
 """The mailer's database: subscribers, consent, suppressions and the send ledger (SQLite, WAL).
 
-One file (``data/mailer.sqlite3`` by default), never committed. The schema is versioned with
-``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store is opened.
+One file (``data/mailer.sqlite3`` by default, created 0600), never committed. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store
+is opened. Every address hash in it is *keyed* (hashing.py): ``k1:`` + HMAC of the address's
+SHA-256 digest; callers hand the store digests (:func:`address_hash`) or addresses.
 
 Subscribers
-    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source)
-    and a status: ``subscribed`` or ``unsubscribed``. Someone is *sendable* when they consented,
-    are subscribed, and their address hash is not in ``suppressions``.
+    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source: a
+    cache of the consent history's newest event) and a status: ``subscribed`` or
+    ``unsubscribed``. Someone is *sendable* when they consented, are subscribed, and their
+    address hash is not in ``suppressions``.
+Consent history
+    ``consent_events``, append-only: given or withdrawn, when, how, the wording. The newest event
+    decides; an import never overrides a later withdrawal (importer.py).
 Suppressions
-    SHA-256 hashes of addresses that must never be written to again: unsubscribed, forgotten
-    (erased: the subscriber row is deleted and only the hash stays) or suppressed by a provider
-    (bounce, complaint). No import makes a suppressed address sendable again.
+    Keyed hashes of addresses that must never be written to again: unsubscribed, forgotten
+    (erased: the subscriber row, consent history and the ledger's link are deleted and only the
+    hash stays) or suppressed by a provider (bounce, complaint). No import makes a suppressed
+    address sendable again.
 The ledger
     One row per (edition, address hash): nobody gets two emails of one edition. States::
 
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from .erasure import redact_everywhere
 from .hashing import PREFIX, Keyer, address_digest, candidates, fingerprint
 from .private import open_private, private_dir, tighten
 
@@ -525,6 +533,9 @@ class Store:
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
             conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
+            # the subscription service's: a sign-up awaiting confirmation, the providers' events
+            conn.execute("DELETE FROM signups WHERE email = ?", (normalise(address),))
+            conn.execute("DELETE FROM provider_events WHERE address_hash = ?", (hash_,))
             if row is not None:
                 conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
                              "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
@@ -533,38 +544,12 @@ class Store:
             # the ledger keeps its counts, but not even the keyed hash: only the suppression links to them
             conn.execute("UPDATE ledger SET address_hash = 'forgotten:' || id, subscriber_id = NULL "
                          "WHERE address_hash = ?", (hash_,))
-            self._redact_everywhere(conn, address)
+            redact_everywhere(conn, address)
         # erased data must not linger in free pages or in old page copies in the write-ahead log
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         if row is None:
             return "already" if previous is not None else "suppressed"
         return "forgotten"
-
-    @staticmethod
-    def _redact_everywhere(conn: sqlite3.Connection, address: str) -> None:
-        """The address wherever else it is written (a provider's failure reason in the ledger
-        and the batches, a column another part of the mailer adds later), in any letter case or
-        percent-encoding, becomes "(forgotten)". Consent events cannot be changed: one that
-        names the address is deleted."""
-        from .providers._http import any_encoding_pattern
-
-        pattern = any_encoding_pattern(address)
-        conn.create_function("mailer_mentions", 1, lambda v: isinstance(v, str) and pattern.search(v) is not None)
-        conn.create_function("mailer_redact", 1, lambda v: pattern.sub("(forgotten)", v) if isinstance(v, str) else v)
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                             "AND name NOT LIKE 'sqlite_%'")]
-        for table in tables:
-            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')
-                       if not r[2].upper().startswith(("INT", "REAL", "NUM"))]
-            for column in columns:
-                where = f'WHERE mailer_mentions("{column}")'
-                if table == "consent_events":
-                    conn.execute(f"DELETE FROM consent_events {where}")
-                    continue
-                try:
-                    conn.execute(f'UPDATE "{table}" SET "{column}" = mailer_redact("{column}") {where}')
-                except sqlite3.IntegrityError:      # a unique column: the row itself goes
-                    conn.execute(f'DELETE FROM "{table}" {where}')
 
     # --- consent history ------------------------------------------------------------------------
     def add_consent_event(self, email: str, *, given: bool, at: dt.datetime, source: str,

@@ -78,3 +78,14 @@ def test_unconfirmed_sign_ups_are_deleted_once_expired(tmp_path):
         signups.request_signup(store, signups.JoinRequest("new@x.example"), now=then + dt.timedelta(days=3))
         assert signups.purge_expired(store, now=then + dt.timedelta(days=3, hours=1)) == 1
         assert [r[0] for r in store.conn.execute("SELECT email FROM signups")] == ["new@x.example"]
+
+
+def test_forget_erases_a_pending_sign_up_and_the_providers_events(tmp_path):
+    with Store(tmp_path / "m.sqlite3") as store:
+        signups.request_signup(store, signups.JoinRequest("Pending@X.example", "Pat", school="Pat's School"))
+        store.conn.execute("INSERT INTO provider_events (provider, event, address_hash, occurred_at, received_at) "
+                           "VALUES ('mailgun', 'delivered', ?, 'x', 'x')", (store.key_for("pending@x.example"),))
+        store.forget("pending@x.example")
+        assert store.conn.execute("SELECT COUNT(*) FROM signups").fetchone()[0] == 0
+        assert store.conn.execute("SELECT COUNT(*) FROM provider_events").fetchone()[0] == 0
+        assert "Pat" not in " ".join(str(v) for r in store.conn.execute("SELECT * FROM signups") for v in r)
