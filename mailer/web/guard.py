@@ -138,7 +138,10 @@ class Guard:
         async def guarded_send(message):
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
-                message = dict(message, headers=[*message.get("headers", []), *SECURITY_HEADERS, *self.extra])
+                headers = list(message.get("headers", []))
+                have = {name.lower() for name, _ in headers}        # a handler's own choice stands
+                headers += [(n, v) for n, v in (*SECURITY_HEADERS, *self.extra) if n not in have]
+                message = dict(message, headers=headers)
             await send(message)
 
         try:
