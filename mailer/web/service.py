@@ -57,7 +57,10 @@ class ServiceBase:
         """Run ``function(store, ...)`` in a thread; Locked if SQLite stayed busy throughout."""
         def call():
             try:
-                if not self._db_lock.acquire(timeout=self.config.db_retry * 2):
+                # waiting here is waiting for this worker's own queue, not for a locked
+                # database: allowed most of the request's time (the database itself gets
+                # db_retry seconds, SQLite's busy timeout, before a change is queued)
+                if not self._db_lock.acquire(timeout=max(self.config.db_retry, self.config.request_timeout - 5)):
                     raise Locked
                 try:
                     return function(self.store(), *args, **kwargs)
