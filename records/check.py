@@ -11,8 +11,10 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
+from .layout import slug
 from .problems import Problems, did_you_mean
-from .schema import Course, Record, Session
+from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, Record, School,
+                     Session)
 from .tree import Records, field_name, line_of, source_line
 
 ONLINE = "online"
@@ -25,24 +27,72 @@ class _Checker:
         vocab = records.vocabulary
         self.words = {"roles": vocab.roles, "phases": vocab.phases, "specialisms": vocab.specialisms}
         self.word_sets = {kind: set(words) for kind, words in self.words.items()}
-        self.venue_ids = set(records.venues) | {ONLINE}
-        self.school_ids = records.ids.get("content/schools", records.schools.keys())
-        self.sle_ids = records.ids.get("content/sles", records.sles.keys())
+        # references are checked against the ids that exist in files, valid or not; None: the
+        # shared file could not be read, its own problem is reported and nothing more is said
+        ids = records.ids
+        venues = ids.get("content/venues.yml", set(records.venues))
+        self.venue_ids = None if venues is None else set(venues) | {ONLINE}
+        self.school_ids = ids.get("content/schools", records.schools.keys())
+        self.sle_ids = ids.get("content/sles", records.sles.keys())
+        self.audience_ids = ids.get("content/audiences.yml", records.audiences.keys())
+        self.names = {"venue": {v.name: k for k, v in records.venues.items()},
+                      "school": {s.name: k for k, s in records.schools.items()}}
 
-    def ref(self, record: Record, loc: tuple, value: str, known: Iterable[str], what: str,
+    def ref(self, record: Record, loc: tuple, value: str, known: Iterable[str] | None, what: str,
             path: str | None = None) -> None:
-        if value not in known:      # known: a dict or set, so this is a hash lookup
-            self.p.error(path or record.path, source_line(record, *loc), field_name(loc),
-                         f"unknown {what} {value!r}{did_you_mean(value, known)}")
+        if known is None or value in known:      # known: a dict or set, so this is a hash lookup
+            return
+        self.p.error(path or record.path, source_line(record, *loc), field_name(loc),
+                     self._unknown(value, known, what))
+
+    def _unknown(self, value: str, known: Iterable[str], what: str) -> str:
+        if not ID_RE.match(value):         # a name, or an id typed with capitals or spaces
+            named = self.names.get(what, {}).get(value) or slug(value)
+            if named in known:
+                return f"{value!r} is a name; write the {what}'s id: {named}"
+            return f"unknown {what} {value!r}{did_you_mean(slug(value), known)}"
+        return f"unknown {what} {value!r}{did_you_mean(value, known)}"
 
     def vocab(self, record: Record, field: str, values: list[str], kind: str, loc: tuple = ()) -> None:
         known = self.word_sets[kind]
         for i, value in enumerate(values):
             if value not in known:
-                singular = {"roles": "role", "phases": "phase", "specialisms": "specialism"}[kind]
                 self.p.error(record.path, source_line(record, *loc, field, i), field_name(loc + (field,)),
-                             f"unknown {singular} {value!r}{did_you_mean(value, self.words[kind])}; "
-                             f"the {kind} are: {', '.join(self.words[kind])}")
+                             self._unknown_word(value, kind))
+
+    def _unknown_word(self, value: str, kind: str) -> str:
+        words = self.words[kind]
+        listing = f"the {kind} are: {', '.join(words)}"
+        singular = {"roles": "role", "phases": "phase", "specialisms": "specialism"}[kind]
+        if kind == "phases":
+            hint = phase_hint(value, words)
+            if hint:
+                return f"{value!r} is not a phase; {hint}; {listing}"
+        return f"unknown {singular} {value!r}{did_you_mean(slug(value), words)}; {listing}"
+
+
+def phase_hint(value: str, phases: list[str]) -> str:
+    """'Key Stage 2 is junior or primary' for the ways schools name their stages."""
+    text = " ".join(value.lower().replace("-", " ").split())
+    stage = re.fullmatch(r"(?:ks|key stage) ?([1-5])", text)
+    year = re.fullmatch(r"(?:year|yr|y) ?(\d{1,2}|r)", text)
+    if stage:
+        label = f"Key Stage {stage.group(1)}"
+        names = {"1": ["infant", "primary"], "2": ["junior", "primary"], "3": ["secondary"],
+                 "4": ["secondary"], "5": ["post-16"]}[stage.group(1)]
+    elif year:
+        label = f"Year {year.group(1).upper()}"
+        n = 0 if year.group(1) == "r" else int(year.group(1))
+        names = (["infant", "primary"] if n <= 2 else ["junior", "primary"] if n <= 6
+                 else ["secondary"] if n <= 11 else ["post-16"])
+    elif text in ("eyfs", "early years", "reception", "nursery school", "pre school"):
+        label, names = value, ["nursery", "infant"]
+    elif text in ("sixth form", "6th form", "ks5", "a level", "college"):
+        label, names = value, ["post-16"]
+    else:
+        return ""
+    names = [name for name in names if name in phases]
+    return f"{label} is {' or '.join(names)}" if names else ""
 
 
 def check_tree(records: Records, problems: Problems) -> None:
@@ -51,23 +101,29 @@ def check_tree(records: Records, problems: Problems) -> None:
     double_bookings(check_documents(records, problems), problems)
 
 
+def _of(records: Records, kind: type) -> list:
+    """The incomplete records of one kind (field errors reported; references still checked)."""
+    return [r for r in records.incomplete if isinstance(r, kind)]
+
+
 def check_core(records: Records, problems: Problems) -> None:
     """The alliance, venues, schools, board and audiences."""
     c = _Checker(records, problems)
     r = records
-    if r.alliance is not None:
-        c.ref(r.alliance, ("lead_school",), r.alliance.lead_school, c.school_ids, "school")
-        lead = r.schools.get(r.alliance.lead_school)
-        if lead is not None and lead.role != "teaching-school":
-            problems.warning(lead.path, source_line(lead, "role"), "role",
-                             "this is the alliance's lead school; its role should be teaching-school")
+    for alliance in [r.alliance, *_of(r, Alliance)]:
+        if alliance is not None and getattr(alliance, "lead_school", None):
+            c.ref(alliance, ("lead_school",), alliance.lead_school, c.school_ids, "school")
+    lead = r.schools.get(r.alliance.lead_school) if r.alliance is not None else None
+    if lead is not None and lead.role != "teaching-school":
+        problems.warning(lead.path, source_line(lead, "role"), "role",
+                         "this is the alliance's lead school; its role should be teaching-school")
     if ONLINE in r.venues:
         problems.error("content/venues.yml", source_line(r.venues[ONLINE]), ONLINE,
                        "'online' is reserved for online sessions; give this venue another id")
-    for school in r.schools.values():
-        c.vocab(school, "phase", school.phase, "phases")
-    for member in r.board:
-        if member.school:
+    for school in [*r.schools.values(), *_of(r, School)]:
+        c.vocab(school, "phase", getattr(school, "phase", []), "phases")
+    for member in [*r.board, *_of(r, BoardMember)]:
+        if getattr(member, "school", None):
             c.ref(member, ("school",), member.school, c.school_ids, "school")
     _check_audiences(c)
 
@@ -80,41 +136,47 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
     """
     c = _Checker(records, problems)
     r = records
-    for sle in r.sles.values():
-        c.ref(sle, ("school",), sle.school, c.school_ids, "school")
-        c.vocab(sle, "specialisms", sle.specialisms, "specialisms")
-        c.vocab(sle, "phase", sle.phase, "phases")
-        if sle.photo and not (r.root / "content" / sle.photo).is_file():
+    for sle in [*r.sles.values(), *_of(r, SLE)]:
+        if getattr(sle, "school", None):
+            c.ref(sle, ("school",), sle.school, c.school_ids, "school")
+        c.vocab(sle, "specialisms", getattr(sle, "specialisms", []), "specialisms")
+        c.vocab(sle, "phase", getattr(sle, "phase", []), "phases")
+        photo = getattr(sle, "photo", None)
+        if photo and not (r.root / "content" / photo).is_file():
             problems.error(sle.path, source_line(sle, "photo"), "photo",
-                           f"no file content/{sle.photo}; add the picture or remove the line")
+                           f"no file content/{photo}; add the picture or remove the line")
     bookings = []
     for course in r.courses.values():
         _check_course(c, course)
         bookings += _bookings(course)
-    for edition in r.editions.values():
-        for i, audience_id in enumerate(edition.audiences or []):
-            c.ref(edition, ("audiences", i), audience_id, r.audiences, "audience")
+    for course in _of(r, Course):
+        _check_course(c, course)
+    for edition in [*r.editions.values(), *_of(r, Edition)]:
+        for i, audience_id in enumerate(getattr(edition, "audiences", None) or []):
+            c.ref(edition, ("audiences", i), audience_id, c.audience_ids, "audience")
     _check_news(records, problems)
     return bookings
 
 
 def _check_course(c: _Checker, course: Course) -> None:
-    c.vocab(course, "audience", course.audience, "roles")
-    c.vocab(course, "phase", course.phase, "phases")
-    for i, session in enumerate(course.sessions):
+    c.vocab(course, "audience", getattr(course, "audience", []), "roles")
+    c.vocab(course, "phase", getattr(course, "phase", []), "phases")
+    for i, session in enumerate(getattr(course, "sessions", [])):
         c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
-    for i, sle_id in enumerate(course.facilitators):
+    for i, sle_id in enumerate(getattr(course, "facilitators", [])):
         c.ref(course, ("facilitators", i), sle_id, c.sle_ids, "SLE")
 
 
 def _check_audiences(c: _Checker) -> None:
     audiences = c.r.audiences
+    for audience in _of(c.r, Audience):
+        c.vocab(audience, "roles", getattr(audience, "roles", []), "roles")
     for audience in audiences.values():
         c.vocab(audience, "roles", audience.roles, "roles")
         if not audience.roles and not audience.default:
             c.p.warning(audience.path, source_line(audience), audience.id,
                         "has no roles and is not the default: nobody will belong to it")
-    defaults = [a for a in audiences.values() if a.default]
+    defaults = [a for a in [*audiences.values(), *_of(c.r, Audience)] if getattr(a, "default", False)]
     if audiences and len(defaults) != 1:
         first = next(iter(audiences.values()))
         c.p.error(first.path, source_line(defaults[1] if defaults else first), "default",
@@ -125,7 +187,17 @@ _NEWS_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-[a-z0-9-]+$")
 
 
 def _check_news(records: Records, problems: Problems) -> None:
+    by_slug: dict[str, list[str]] = defaultdict(list)      # the same story under two dates
+    for news_id in sorted(records.ids.get("content/news") or ()):
+        match = _NEWS_NAME.match(news_id)
+        by_slug[news_id[11:] if match else news_id].append(news_id)
     for item in records.news:
+        same = by_slug.get(item.id[11:], [])
+        if _NEWS_NAME.match(item.id) and len(same) > 1 and same[0] != item.id:
+            problems.warning(item.path, source_line(item, "title"), "title",
+                             f"the same story as content/news/{same[0]}.md; delete one of the "
+                             "two files")
+            continue
         match = _NEWS_NAME.match(item.id)
         if not match:
             problems.warning(item.path, 0, "", "news files are named YYYY-MM-DD-slug.md, "
@@ -148,18 +220,41 @@ class Booking(NamedTuple):
     venue: str
     facilitators: tuple[str, ...]
     source: Any                      # where the course's lines are (LineDict or LazyLines)
+    title: str = ""                  # to tell a copy left unchanged from a clash
 
 
 def _bookings(course: Course) -> list[Booking]:
     if course.status == "cancelled":
         return []
     facilitators = tuple(sorted(set(course.facilitators)))
-    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue, facilitators, course._source)
+    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue, facilitators,
+                    course._source, course.title.casefold())
             for i, s in enumerate(course.sessions)]
+
+
+def _copies(bookings: list[Booking], problems: Problems) -> set[str]:
+    """A course file copied and not yet changed (same title, same sessions): one warning, and
+    its sessions are not also reported as double bookings. Returns the copies' paths."""
+    sessions: dict[str, list] = defaultdict(list)
+    for b in bookings:
+        sessions[b.path].append((b.date, b.start, b.end, b.venue))
+    first: dict[tuple, str] = {}
+    copies = set()
+    for b in sorted(bookings, key=lambda b: (len(b.path), b.path)):   # a copy's name is longer
+        key = (b.title, tuple(sorted(sessions[b.path])))
+        original = first.setdefault(key, b.path)
+        if original != b.path and b.path not in copies:
+            copies.add(b.path)
+            problems.warning(b.path, line_of(b.source, ("title",), 1), "title",
+                             f"the same title and dates as {original}: a copy not yet changed? "
+                             "Change it, or delete the file")
+    return copies
 
 
 def double_bookings(bookings: list[Booking], problems: Problems) -> None:
     """Two live sessions in one venue, or one SLE in two sessions, at overlapping times."""
+    copies = _copies(bookings, problems)
+    bookings = [b for b in bookings if b.path not in copies]
     by_venue: dict[tuple, list[Booking]] = defaultdict(list)
     by_sle: dict[tuple, list[Booking]] = defaultdict(list)
     for b in sorted(bookings, key=lambda b: (b.path, b.index)):

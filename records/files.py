@@ -19,6 +19,7 @@ try:                       # a Rust YAML reader, ~5x faster than PyYAML for reco
 except ImportError:        # pragma: no cover - pinned in requirements.txt; PyYAML does it all
     yaml_rs = None
 
+from . import yaml_errors
 from .problems import Problems
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
@@ -105,32 +106,6 @@ _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _hint(problem: str, context: str) -> str:
-    """Plain words for the YAML errors editors actually make."""
-    text = f"{context} {problem}"
-    if "mapping values are not allowed" in text:
-        return "a value holds ': ' (colon and space); put the whole value in double quotes"
-    if "found character '\\t'" in text or "\\t" in text:
-        return "a tab is used for indentation; indent with spaces"
-    if "did not find expected '-'" in text or "expected <block end>" in text:
-        return "the indentation is uneven; line up the fields (spaces, not tabs)"
-    if "found undefined alias" in text or "found unknown escape" in text:
-        return "a value holds a special character (* or \\); put it in quotes"
-    if "could not find expected ':'" in text:
-        return "a line is missing its ':' between field name and value, or a quote is not closed"
-    if "found unexpected end of stream" in text or "while scanning a quoted scalar" in text:
-        return "a quote is opened but never closed"
-    if "given twice" in text or "field name" in text:
-        return problem
-    return f"YAML syntax error: {problem}"
-
-
-def _yaml_problem(err: yaml.YAMLError, offset: int) -> tuple[int, str]:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    line = mark.line + 1 + offset if mark else offset + 1
-    return line, _hint(str(getattr(err, "problem", "") or err), str(getattr(err, "context", "") or ""))
-
-
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _SCALARS = {
     "tag:yaml.org,2002:int": _LineLoader.construct_yaml_int,
@@ -192,11 +167,26 @@ def parse_yaml(text: str, path: str, problems: Problems, *, offset: int = 0) -> 
         except (_Fallback, RecursionError):
             return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
-        line, message = _yaml_problem(err, offset)
-        problems.error(path, line, "", message)
-        return None
+        return _after_error(text, err, path, problems, offset)
     finally:
         loader.dispose()
+
+
+def _after_error(text: str, err: yaml.YAMLError, path: str, problems: Problems, offset: int) -> Any:
+    """Report the syntax error in plain words (yaml_errors), then read the text with that line
+    fixed, so the file's other problems show in the same run; None if it cannot be read."""
+    for attempt in range(8):
+        found = yaml_errors.explain(text, err)
+        if attempt == 0 or found.repaired is not None:   # a later guess that fixes nothing is
+            problems.error(path, found.line + offset, found.field, found.message)  # no news
+        if found.repaired is None:
+            return None
+        text = found.repaired
+        try:
+            return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as again:
+            err = again
+    return None
 
 
 @dataclass
@@ -224,8 +214,15 @@ def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
     return None
 
 
+def _lint(text: str, rel: str, problems: Problems) -> None:
+    for found in yaml_errors.lint(text):
+        problems.warning(rel, found.line, found.field, found.message)
+
+
 def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
     text = _read_text(file, rel, problems)
+    if text is not None:
+        _lint(text, rel, problems)
     data = parse_yaml(text, rel, problems) if text is not None else None
     return Document(rel, data)
 
@@ -233,10 +230,13 @@ def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
 _HANDLER = frontmatter.YAMLHandler()
 
 
+_TAGGED = re.compile(r"[:-][ \t]+!(?!!)")
+
+
 def _fast_parse(text: str) -> Any:
     """The front matter as plain data, without line numbers; None when the fast reader is not
     sure (any error, or not installed): then PyYAML reads it and reports the problem."""
-    if yaml_rs is None:
+    if yaml_rs is None or _TAGGED.search(text):    # yaml_rs drops an unknown `!tag` silently
         return None
     try:
         return yaml_rs.loads(text)
@@ -289,6 +289,7 @@ def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = Fals
     # fm keeps the newline after the opening '---', so its line numbers are the file's own;
     # the body starts on the line after the closing '---'.
     body_line = fm.count("\n") + 2
+    _lint(fm, rel, problems)
     data = _fast_parse(fm) if fast else None
     if data is not None and isinstance(data, dict):
         return Document(rel, data, body.strip("\n"), body_line, lines=LazyLines(file))

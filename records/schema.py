@@ -79,6 +79,22 @@ def _words(value: Any) -> list[str]:
     return [_word(v) for v in value]
 
 
+def _ref(value: Any) -> str:
+    # Any one-line text: whether it names a record or a vocabulary word is checked in check.py,
+    # which knows the ids and names and can say "write the id" for a name.
+    if isinstance(value, (list, dict)):
+        raise ValueError("should be one id, not a list")
+    return _line(value)
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, str):       # `phase: primary` means [primary]
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("should be a list, e.g. [primary, secondary]")
+    return [_ref(v) for v in value]
+
+
 def _non_empty(value: list) -> list:
     if not value:
         raise ValueError("needs at least one value")
@@ -145,6 +161,15 @@ def _timezone(value: Any) -> str:
 
 
 def _money(value: Any) -> float:
+    if isinstance(value, str):
+        text = value.strip()
+        number = text.lstrip("£").replace(",", "")
+        if re.fullmatch(r"\d+(\.\d+)?", number):
+            if text.startswith("£"):
+                raise ValueError(f"{value!r}: write the number without the £ sign: cost: {number}")
+            raise ValueError(f"\"{value}\" is in quotes, so it is text; remove the quotes: cost: {number}")
+        if text.lower() == "free":
+            raise ValueError("'free' should be the number 0: cost: 0")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{value!r} should be a number of pounds, e.g. 0 for free or 45")
     if value < 0:
@@ -156,6 +181,13 @@ def _positive(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{value!r} should be a whole number of at least 1")
     return value
+
+
+def _places(value: Any) -> int:
+    if value == 0 and not isinstance(value, bool):
+        raise ValueError("0 is not a number of places; if the course is full, write "
+                         "`status: full` instead (and keep places for how many it takes)")
+    return _positive(value)
 
 
 def _choice(*allowed: str):
@@ -172,6 +204,9 @@ Line = Annotated[str, BeforeValidator(_line)]
 Word = Annotated[str, BeforeValidator(_word)]
 Words = Annotated[list[str], BeforeValidator(_words)]
 SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty)]
+Ref = Annotated[str, BeforeValidator(_ref)]              # an id of a record or a vocabulary word
+Refs = Annotated[list[str], BeforeValidator(_refs)]
+SomeRefs = Annotated[list[str], BeforeValidator(_refs), AfterValidator(_non_empty)]
 Date = Annotated[dt.date, BeforeValidator(_date)]
 Time = Annotated[dt.time, BeforeValidator(_time)]
 YearMonth = Annotated[str, BeforeValidator(_year_month)]
@@ -220,7 +255,7 @@ class Alliance(Record):
     name: Line
     short_name: Optional[Line] = None
     aim: Line
-    lead_school: Word
+    lead_school: Ref
     site_url: Url
     signup_url: Optional[Url] = None
     subscriptions_url: Optional[Url] = None     # the subscription service (python -m mailer serve)
@@ -256,7 +291,7 @@ class Venue(Record):
 
 class School(Record):
     name: Line
-    phase: SomeWords
+    phase: SomeRefs
     role: Annotated[str, BeforeValidator(_choice("teaching-school", "strategic-partner", "member"))]
     town: Line
     urn: Optional[str] = None
@@ -275,7 +310,7 @@ class School(Record):
 class BoardMember(Record):
     name: Line
     position: Line
-    school: Optional[Word] = None
+    school: Optional[Ref] = None
     organisation: Optional[Line] = None
 
     @model_validator(mode="after")
@@ -287,9 +322,9 @@ class BoardMember(Record):
 
 class SLE(Record):
     name: Line
-    school: Word
-    specialisms: SomeWords
-    phase: SomeWords
+    school: Ref
+    specialisms: SomeRefs
+    phase: SomeRefs
     designated: Optional[YearMonth] = None
     availability: Annotated[str, BeforeValidator(_choice("available", "limited", "unavailable"))] = "available"
     photo: Optional[Line] = None
@@ -300,7 +335,7 @@ class Session(Fields):
     date: Date
     start: Optional[Time] = None
     end: Optional[Time] = None
-    venue: Word
+    venue: Ref
     title: Optional[Line] = None
 
     @model_validator(mode="after")
@@ -324,12 +359,12 @@ class Course(Record):
     title: Line
     strand: Annotated[str, BeforeValidator(_choice(*STRANDS))]
     summary: Line
-    audience: SomeWords
-    phase: Words = Field(default_factory=list)      # empty means every phase
+    audience: SomeRefs
+    phase: Refs = Field(default_factory=list)      # empty means every phase
     sessions: list[Session]
-    facilitators: Words = Field(default_factory=list)
+    facilitators: Refs = Field(default_factory=list)
     cost: Annotated[float, BeforeValidator(_money)]
-    places: Optional[Annotated[int, BeforeValidator(_positive)]] = None
+    places: Optional[Annotated[int, BeforeValidator(_places)]] = None
     # status before booking: booking's validator needs to know it
     status: Annotated[str, BeforeValidator(_choice("open", "full", "cancelled"))] = "open"
     booking: Optional[Annotated[str, BeforeValidator(_booking)]] = Field(default=None, validate_default=True)
@@ -386,14 +421,14 @@ class NewsItem(Record):
 
 class Audience(Record):
     label: Line
-    roles: Words = Field(default_factory=list)
+    roles: Refs = Field(default_factory=list)
     default: bool = False
 
 
 class Edition(Record):
     subject: Line
     date: Date
-    audiences: Optional[Words] = None                # None: every audience
+    audiences: Optional[Refs] = None                # None: every audience
     course_weeks: Annotated[int, BeforeValidator(_positive)] = 8
     body: Text
 

@@ -155,9 +155,9 @@ def course_with(**fields: str) -> str:
     ({"courses/maths-science.md": course_with(summary="x" * 201)},
      "courses/maths-science.md:4: summary: is 201 characters; keep it to 200 or fewer"),
     ({"courses/maths-science.md": course_with(cost='"£10"')},
-     "courses/maths-science.md:12: cost: '£10' should be a number of pounds, e.g. 0 for free or 45"),
+     "courses/maths-science.md:12: cost: '£10': write the number without the £ sign: cost: 10"),
     ({"courses/maths-science.md": course_with(places="0")},
-     "courses/maths-science.md:14: places: 0 should be a whole number of at least 1"),
+     "courses/maths-science.md:14: places: 0 is not a number of places; if the course is full, write `status: full` instead (and keep places for how many it takes)"),
     ({"courses/maths-science.md": course_with(booking="http://forms.example/x")},
      "courses/maths-science.md:13: booking: 'http://forms.example/x' should be an https:// link or mailto:someone@example.org"),
     ({"courses/maths-science.md": course_with(booking=None)},
@@ -215,11 +215,11 @@ def course_with(**fields: str) -> str:
     ({"courses/Maths Course.md": COURSE},
      "courses/Maths Course.md: file name 'Maths Course' is not a valid id: use lower-case letters, digits and hyphens, e.g. maths-course.md"),
     ({"courses/maths-science.md": COURSE.replace("title: Maths & Science <KS2>", "title: Maths: the basics")},
-     "courses/maths-science.md:2: a value holds ': ' (colon and space); put the whole value in double quotes"),
+     "courses/maths-science.md:2: title: the value holds ': ' (colon and space), which YAML reads as a new field; put the whole value in double quotes: title: \"Maths: the basics\""),
     ({"courses/maths-science.md": "title: no front matter\n"},
      "courses/maths-science.md:1: the file must start with a line '---', then its fields, then another '---' line, then the text"),
     ({"content/venues.yml": VENUES + "centre:\n  name: Again\n  address: x\n"},
-     "content/venues.yml:4: field 'centre' is given twice"),
+     "content/venues.yml:4: field 'centre' is given twice; keep one and delete the other"),
 ])
 def test_each_rule_reports_path_line_field_and_reason(tmp_path, changes, expected):
     assert expected in problems_of(make_tree(tmp_path, changes))
