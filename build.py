@@ -6,6 +6,8 @@
                           [--format text|github]
     python build.py check [--strict] [--root DIR] [--format text|github]
     python build.py serve [--today YYYY-MM-DD] [--root DIR] [--port 8000]
+    python build.py new course|sle|school|news|page|edition "Title" [--root DIR]
+    python build.py schemas [--root DIR] [--check]
 
 Every problem is printed as ``path:line: field: message``, then one summary line. The exit
 status is 1 if there is any error; a build with errors publishes nothing.
@@ -127,6 +129,45 @@ def serve(today=None, root=Path("."), port=8000, host="127.0.0.1") -> None:
     from website.serve import serve as serve_site
 
     serve_site(root, today=today, host=host, port=port)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["course", "sle", "school", "news", "page", "edition"]))
+@click.argument("title")
+@root_option
+@today_option
+def new(kind: str, title: str, root=Path("."), today=None) -> None:
+    """Write a new record named after TITLE, ready to edit; prints its path."""
+    from records.scaffold import NewRecordError, new_record
+
+    try:
+        path = new_record(root, kind, title, today=today)
+    except NewRecordError as err:
+        click.echo(f"new: {err}", err=True)
+        sys.exit(1)
+    click.echo(os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path)
+
+
+@cli.command()
+@root_option
+@click.option("--check", "only_check", is_flag=True,
+              help="Only say whether schemas/ is up to date (exit 1 if not).")
+def schemas(root=Path("."), only_check=False) -> None:
+    """Write the editors' JSON Schemas (schemas/) from the record models and the vocabulary."""
+    from records import editor_schemas
+    from records.problems import Problems
+    from records.tree import load_core
+
+    vocabulary = load_core(root, Problems()).vocabulary
+    folder = root / editor_schemas.SCHEMA_DIR
+    if only_check:
+        stale = [name for name, text in editor_schemas.render_all(vocabulary).items()
+                 if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+        for name in stale:
+            click.echo(f"{editor_schemas.SCHEMA_DIR}/{name}: out of date; run `build.py schemas`")
+        sys.exit(1 if stale else 0)
+    written = editor_schemas.write_all(folder, vocabulary)
+    click.echo(f"Wrote {_count(len(written), 'schema')} into {_shown(folder)}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      PrivateAttr, ValidationInfo, field_validator,
+                      PrivateAttr, ValidationInfo, WithJsonSchema, field_validator,
                       model_validator)
 
 STRANDS = {
@@ -190,6 +190,11 @@ def _places(value: Any) -> int:
     return _positive(value)
 
 
+def Choice(*allowed: str) -> Any:  # noqa: N802 - a type, named like one
+    """One of a fixed list of words (editors' schemas offer them for completion)."""
+    return Annotated[str, BeforeValidator(_choice(*allowed)), WithJsonSchema({"enum": list(allowed)})]
+
+
 def _choice(*allowed: str):
     def check(value: Any) -> str:
         if value not in allowed:
@@ -199,19 +204,31 @@ def _choice(*allowed: str):
     return check
 
 
-Text = Annotated[str, BeforeValidator(_text)]
-Line = Annotated[str, BeforeValidator(_line)]
-Word = Annotated[str, BeforeValidator(_word)]
-Words = Annotated[list[str], BeforeValidator(_words)]
-SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty)]
-Ref = Annotated[str, BeforeValidator(_ref)]              # an id of a record or a vocabulary word
-Refs = Annotated[list[str], BeforeValidator(_refs)]
-SomeRefs = Annotated[list[str], BeforeValidator(_refs), AfterValidator(_non_empty)]
-Date = Annotated[dt.date, BeforeValidator(_date)]
-Time = Annotated[dt.time, BeforeValidator(_time)]
-YearMonth = Annotated[str, BeforeValidator(_year_month)]
-Url = Annotated[str, BeforeValidator(_url)]
-Email = Annotated[str, BeforeValidator(_email)]
+# Each type also says what editors' JSON Schemas (records/editor_schemas.py) accept: what an
+# editor would write in YAML, not how Python holds it.
+_ID = ID_RE.pattern
+_TEXT = {"type": ["string", "number"]}
+_REF = {"type": "string", "pattern": _ID}
+_REFS = {"anyOf": [{"type": "array", "items": _REF}, _REF]}
+Text = Annotated[str, BeforeValidator(_text), WithJsonSchema(_TEXT)]
+Line = Annotated[str, BeforeValidator(_line), WithJsonSchema(_TEXT)]
+Word = Annotated[str, BeforeValidator(_word), WithJsonSchema(_REF)]
+Words = Annotated[list[str], BeforeValidator(_words), WithJsonSchema(_REFS)]
+SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty),
+                      WithJsonSchema({"type": "array", "items": _REF, "minItems": 1})]
+Ref = Annotated[str, BeforeValidator(_ref), WithJsonSchema(_REF)]  # an id of a record or a word
+Refs = Annotated[list[str], BeforeValidator(_refs), WithJsonSchema(_REFS)]
+SomeRefs = Annotated[list[str], BeforeValidator(_refs), AfterValidator(_non_empty),
+                     WithJsonSchema({"anyOf": [{"type": "array", "items": _REF, "minItems": 1}, _REF]})]
+Date = Annotated[dt.date, BeforeValidator(_date),
+                 WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})]
+Time = Annotated[dt.time, BeforeValidator(_time),
+                 WithJsonSchema({"type": "string", "pattern": _TIME_RE.pattern})]
+YearMonth = Annotated[str, BeforeValidator(_year_month), WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 1900, "maximum": 2999},
+               {"type": "string", "pattern": r"^\d{4}(-(0[1-9]|1[0-2]))?$"}]})]
+Url = Annotated[str, BeforeValidator(_url), WithJsonSchema({"type": "string", "pattern": "^https?://[^\\s]+$"})]
+Email = Annotated[str, BeforeValidator(_email), WithJsonSchema({"type": "string", "pattern": _EMAIL_RE.pattern})]
 
 
 class Fields(BaseModel):
@@ -260,7 +277,7 @@ class Alliance(Record):
     signup_url: Optional[Url] = None
     subscriptions_url: Optional[Url] = None     # the subscription service (python -m mailer serve)
     consent_wording: Optional[Line] = None      # what a reader agrees to on the join form
-    timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
+    timezone: Annotated[str, BeforeValidator(_timezone), WithJsonSchema({"type": "string"})] = "Europe/London"
     contact: Contact
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
 
@@ -292,9 +309,10 @@ class Venue(Record):
 class School(Record):
     name: Line
     phase: SomeRefs
-    role: Annotated[str, BeforeValidator(_choice("teaching-school", "strategic-partner", "member"))]
+    role: Choice("teaching-school", "strategic-partner", "member")
     town: Line
-    urn: Optional[str] = None
+    urn: Optional[Annotated[str, WithJsonSchema(
+        {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\d{6}$"}]})]] = None
     website: Optional[Url] = None
     joined: Optional[YearMonth] = None
 
@@ -326,7 +344,7 @@ class SLE(Record):
     specialisms: SomeRefs
     phase: SomeRefs
     designated: Optional[YearMonth] = None
-    availability: Annotated[str, BeforeValidator(_choice("available", "limited", "unavailable"))] = "available"
+    availability: Choice("available", "limited", "unavailable") = "available"
     photo: Optional[Line] = None
     body: Text
 
@@ -357,17 +375,20 @@ class Session(Fields):
 
 class Course(Record):
     title: Line
-    strand: Annotated[str, BeforeValidator(_choice(*STRANDS))]
+    strand: Choice(*STRANDS)
     summary: Line
     audience: SomeRefs
     phase: Refs = Field(default_factory=list)      # empty means every phase
     sessions: list[Session]
     facilitators: Refs = Field(default_factory=list)
-    cost: Annotated[float, BeforeValidator(_money)]
-    places: Optional[Annotated[int, BeforeValidator(_places)]] = None
+    cost: Annotated[float, BeforeValidator(_money), WithJsonSchema({"type": "number", "minimum": 0})]
+    places: Optional[Annotated[int, BeforeValidator(_places),
+                               WithJsonSchema({"type": "integer", "minimum": 1})]] = None
     # status before booking: booking's validator needs to know it
-    status: Annotated[str, BeforeValidator(_choice("open", "full", "cancelled"))] = "open"
-    booking: Optional[Annotated[str, BeforeValidator(_booking)]] = Field(default=None, validate_default=True)
+    status: Choice("open", "full", "cancelled") = "open"
+    booking: Optional[Annotated[str, BeforeValidator(_booking), WithJsonSchema(
+        {"type": "string", "pattern": "^(https://[^\\s]+|mailto:[^@\\s]+@[^@\\s]+)$"})]] = Field(
+        default=None, validate_default=True)
     body: Text
 
     @field_validator("summary")
@@ -429,7 +450,7 @@ class Edition(Record):
     subject: Line
     date: Date
     audiences: Optional[Refs] = None                # None: every audience
-    course_weeks: Annotated[int, BeforeValidator(_positive)] = 8
+    course_weeks: Annotated[int, BeforeValidator(_positive), WithJsonSchema({"type": "integer", "minimum": 1})] = 8
     body: Text
 
     @field_validator("subject")
