@@ -82,6 +82,10 @@ def _words(value: Any) -> list[str]:
 def _ref(value: Any) -> str:
     # Any one-line text: whether it names a record or a vocabulary word is checked in check.py,
     # which knows the ids and names and can say "write the id" for a name.
+    if type(value) is str:                    # the usual case, cheaply: thousands per check
+        text = value.strip()
+        if text and "\n" not in text and "\r" not in text:
+            return text
     if isinstance(value, (list, dict)):
         raise ValueError("should be one id, not a list")
     return _line(value)

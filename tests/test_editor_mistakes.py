@@ -32,3 +32,15 @@ def test_a_build_never_prints_a_traceback(cli, tmp_path, changes):
                                       "--today", "2027-01-10"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("changes, expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_the_same_messages_when_checked_in_parts(tmp_path, monkeypatch, changes, expected):
+    """`check` of a big tree splits the records between processes: the news and the copies
+    found across parts, and the incomplete records, must come out the same."""
+    import records
+    from records import parallel_check
+
+    monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    _, problems = records.check(make_tree(tmp_path, changes))
+    assert [str(p) for p in problems] == expected
