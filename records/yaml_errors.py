@@ -72,9 +72,13 @@ def _line_mistake(key: str, value: str, prefix: str) -> tuple[str, str] | None:
                 fixed = f"{key}: '{inner}'"
                 return ("a quoted value holds the same quote mark inside it; put the value in "
                         f"single quotes instead: {fixed}", prefix + fixed)
+            if mark == "'" and '"' not in inner:
+                fixed = f'{key}: "{inner}"'
+                return ("a quoted value holds the same quote mark inside it; put the value in "
+                        f"double quotes instead: {fixed}", prefix + fixed)
             fixed = _quoted(key, inner.replace('\\"', '"'), "")
-            return ("a quoted value holds the same quote mark inside it; write \\\" for each "
-                    f"quote inside: {fixed}", prefix + fixed)
+            return ("a quoted value holds both kinds of quote mark; put it in double quotes and "
+                    f"write \\\" for each double quote inside: {fixed}", prefix + fixed)
         return None
     if value[0] in "*&!" and not value.startswith("!!"):
         fixed = _quoted(key, value, "")
@@ -137,8 +141,8 @@ def _indentation(lines: list[str], index: int) -> Explained | None:
     if "\t" in lead:
         return Explained(index + 1, "", "a tab is used to indent this line; indent with spaces only",
                          repaired)
-    if not match or not above or len(lead) == column:
-        return None
+    if not match or not above or not above["value"] or len(lead) == column:
+        return None          # the line above opens a group: this one may well belong under it
     return Explained(index + 1, "", "this line is indented differently from the line above; line "
                      f"up `{match['key']}:` with `{above['key']}:` (the same number of spaces)",
                      repaired)
