@@ -20,10 +20,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import css_inline
-import markdown as markdown_lib
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from records.markdown import to_html
 from records.newsletter import VariantKey, news_for
 from records.schema import STRANDS, Course, Edition, Session
 from records.tree import Records
@@ -247,7 +247,7 @@ class Composer:
             "alliance": a, "name": a.name, "display_name": a.display_name,
             "contact": a.contact, "site_url": a.site_url, "signup_url": a.signup_url,
             "edition": e, "subject": self.subject, "date": long_date(e.date),
-            "intro_html": Markup(markdown_lib.markdown(e.body, extensions=["sane_lists"])),
+            "intro_html": Markup(to_html(e.body)),          # sanitised: the site's policy
             "intro_text": intro_text,
             "preheader": wrap(intro_text.split("\n\n")[0], 10_000)[:140],
             "edition_url": edition_url(self.records, e), "news": news,
@@ -256,8 +256,10 @@ class Composer:
 
     @property
     def subject(self) -> str:
-        """The edition's subject: one line, no markup, no control characters (ComposeError)."""
-        subject = one_line(re.sub(r"<[^>]*>", "", self.edition.subject))
+        """The edition's subject exactly as typed, on one line, no control characters
+        (ComposeError): it is text in every place it goes (the Subject header, the HTML
+        <title> and heading, autoescaped), so nothing is stripped from it."""
+        subject = one_line(self.edition.subject)
         bad = _CONTROL.search(subject)
         if bad:
             raise ComposeError(f"{self.edition.path or self.edition.id}: subject: holds an invisible control "

@@ -25,7 +25,7 @@ _PLACEHOLDER_RE = re.compile(r"%%([a-z_]+)%%")
 def _header_value(value: str) -> str:
     """RFC 2047-encode a header value if it is not plain ASCII; never lets a line break through."""
     value = " ".join(value.split())
-    if value.isascii():
+    if value.isascii() and "=?" not in value:     # "=?...?=" typed would be decoded as RFC 2047
         return value
     return Header(value, "utf-8").encode(linesep=CRLF)
 

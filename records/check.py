@@ -11,6 +11,7 @@ from collections import defaultdict
 from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
+from .markdown import body_problems
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
 from .tree import Records, field_name, line_of, source_line
@@ -95,6 +96,8 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
         for i, audience_id in enumerate(edition.audiences or []):
             c.ref(edition, ("audiences", i), audience_id, r.audiences, "audience")
     _check_news(records, problems)
+    for kind in (r.sles.values(), r.courses.values(), r.editions.values(), r.news):
+        body_problems(kind, r.root, problems)
     return bookings
 
 

@@ -318,7 +318,7 @@ def test_cancelled_and_online_sessions_never_clash(tmp_path):
 def test_problem_formats():
     problem = Problem("courses/a.md", 3, "strand", "bad 100%")
     assert str(problem) == "courses/a.md:3: strand: bad 100%"
-    assert problem.github() == "::error file=courses/a.md,line=3::strand: bad 100%25"
+    assert problem.github() == "::error file=courses/a.md,line=3,title=strand::strand: bad 100%25"
 
 
 @pytest.mark.parametrize("parallel_from", [10_000, 1])

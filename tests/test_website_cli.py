@@ -141,8 +141,8 @@ def test_github_format(cli, tree, tmp_path):
                  "--format", "github")
     assert result.exit_code == 1
     assert result.output.splitlines()[:2] == [
-        "::warning file=content/sles/zoe-bronte.md,line=7::twitter: unknown field",
-        "::error file=courses/maths-and-science.md,line=16::sessions[2].venue: unknown venue "
+        "::warning file=content/sles/zoe-bronte.md,line=7,title=twitter::twitter: unknown field",
+        "::error file=courses/maths-and-science.md,line=16,title=sessions[2].venue::sessions[2].venue: unknown venue "
         "'centr'; did you mean 'centre'?"]
 
 

@@ -31,7 +31,7 @@ from . import calendar as feeds
 from . import config as site_config
 from . import pages as site_pages
 from .prospectus import placeholder_pdf, prospectus_pdf
-from .publish import publish
+from .publish import NotASiteFolder, publish, refusal
 from .render import Renderer
 
 
@@ -327,6 +327,10 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
 
     result = Result()
     started = time.perf_counter()
+    refused = refusal(out)          # before any work: a build would replace the whole folder
+    if refused is not None:
+        result.problems.error(str(out), 0, "", refused)
+        return result
     recs, problems = records.load(root, strict=strict)
     result.timings["load"] = time.perf_counter() - started
     result.problems = problems
@@ -375,6 +379,8 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
             result.published = True
         except _Refused:
             pass
+        except NotASiteFolder as err:
+            result.problems.error(str(out), 0, "", str(err))
         except engine.MkDocsFailed as err:
             result.problems.error("mkdocs", 0, "", str(err))
         except OSError as err:

@@ -5,7 +5,8 @@ Safe by default. Autoescape is on, and every ``{{ value }}`` also passes through
 punctuation backslash-escaped, so a title ``Maths & Science <KS2>`` or ``*Star* [x]`` shows
 exactly as written. Only values marked safe (Markup) pass through untouched: link targets
 (:func:`url`, :func:`mailto`, the paths of ``pages.Paths``), front-matter values (:func:`meta`),
-macro output, and editors' Markdown bodies (:func:`markdown`), which are Markdown by design.
+macro output, and editors' Markdown bodies (:func:`markdown`), rendered here and sanitised by
+records.markdown (the policy the emails use too).
 
 Formatting for people (British dates, times, money, vocabulary labels) lives here too, as
 filters, memoised: the same dates and names recur across thousands of pages.
@@ -23,6 +24,8 @@ from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
+
+from records.markdown import to_html
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "site"
 
@@ -51,8 +54,10 @@ def md_text(value: Any) -> Markup:
 
 
 def markdown(value: str | None) -> Markup:
-    """An editor's Markdown body, passed through as Markdown (it is meant to be formatted)."""
-    return Markup((value or "").strip("\n"))
+    """An editor's Markdown body as sanitised HTML (records.markdown: the one policy shared
+    with the emails), in a block of raw HTML that MkDocs passes through as it is."""
+    html = to_html(value).strip("\n")
+    return Markup(f'<div class="tsa-prose">\n{html}\n</div>') if html else Markup("")
 
 
 def meta(value: Any) -> Markup:

@@ -1,0 +1,237 @@
+"""Editors' Markdown → safe HTML: ONE policy, used by the website and by the emails.
+
+    html = to_html(course.body)                       # rendered, then sanitised (nh3)
+    body_problems(record, problems)                   # a warning per thing the policy removed
+
+Record bodies are Markdown, and Markdown lets raw HTML through. A shop window for schools and a
+newsletter need headings, lists, links, tables and emphasis; they never need scripts, frames,
+forms, event handlers, `javascript:` or `data:` links, or pictures fetched from other websites
+(which tell a third party who read what: tracking pixels). The allow-list below is the whole
+policy; nh3 (ammonia) applies it to the rendered HTML, so nothing outside it reaches a page or
+an email however it was written (raw HTML, entities, attribute lists, reference links).
+
+Editors are told what was removed, at the line where they wrote it, as warnings (errors under
+``--strict``): the build goes on, without the removed part.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import markdown as markdown_lib
+import nh3
+
+from .problems import Problems
+
+# --- the policy ----------------------------------------------------------------------------
+
+TAGS = frozenset({
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "s", "del",
+    "ins", "sub", "sup", "small", "mark", "abbr", "q", "cite", "blockquote", "ul", "ol", "li",
+    "dl", "dt", "dd", "a", "img", "code", "pre", "kbd", "table", "caption", "thead", "tbody",
+    "tfoot", "tr", "th", "td", "div", "span", "details", "summary",
+})
+# Removed together with everything inside them: their content is code or a foreign document.
+CONTENT_REMOVED = frozenset({
+    "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "noscript",
+    "template", "svg", "math", "textarea", "select", "title", "head", "canvas", "audio", "video",
+})
+ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "abbr": {"title"},
+    "ol": {"start"},
+    "th": {"style", "colspan", "rowspan"},
+    "td": {"style", "colspan", "rowspan"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
+STYLE_PROPERTIES = frozenset({"text-align"})          # table column alignment, from Markdown
+_ADMONITIONS = {"admonition", "note", "abstract", "info", "tip", "success", "question", "warning",
+                "failure", "danger", "bug", "example", "quote"}
+CLASSES = {"div": _ADMONITIONS, "p": {"admonition-title"}}   # class= nowhere else
+# What the Markdown may use (the site's own extensions, minus anything that injects HTML).
+EXTENSIONS = ["tables", "fenced_code", "admonition", "attr_list", "sane_lists"]
+
+
+def _is_remote(url: str) -> bool:
+    parts = urlsplit(url.strip())
+    return bool(parts.scheme or parts.netloc or url.strip().startswith("//"))
+
+
+def _attribute(element: str, attribute: str, value: str) -> str | None:
+    """Beyond the allow-list: an image only from this site (a picture from elsewhere is a
+    tracking pixel in an email, and shows a third party who reads the page)."""
+    if element == "img" and attribute == "src" and _is_remote(value):
+        return None
+    return value
+
+
+def sanitise(html: str) -> str:
+    """HTML with everything outside the policy removed."""
+    return nh3.clean(html, tags=set(TAGS), clean_content_tags=set(CONTENT_REMOVED),
+                     attributes={k: set(v) for k, v in ATTRIBUTES.items()},
+                     attribute_filter=_attribute, url_schemes=set(URL_SCHEMES),
+                     filter_style_properties=set(STYLE_PROPERTIES),
+                     allowed_classes={k: set(v) for k, v in CLASSES.items()},
+                     strip_comments=True, link_rel="noopener noreferrer")
+
+
+_MD = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+
+
+def raw_html(text: str | None) -> str:
+    """The Markdown rendered, before sanitising (what an editor's text asks for)."""
+    _MD.reset()
+    return _MD.convert(text or "")
+
+
+def to_html(text: str | None) -> str:
+    """An editor's Markdown as HTML that is safe on the site and in an email."""
+    return sanitise(raw_html(text))
+
+
+# --- telling editors what was removed -----------------------------------------------------------
+
+class _Tags(HTMLParser):
+    """Start tags in document order (tag, attributes); nothing inside a CONTENT_REMOVED element."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str]]] = []
+        self._inside: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if self._inside:
+            if tag == self._inside[0]:
+                self._inside.append(tag)
+            return
+        self.found.append((tag, {k: v or "" for k, v in attrs}))
+        if tag in CONTENT_REMOVED:
+            self._inside.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        if not self._inside:
+            self.found.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._inside and tag == self._inside[0]:
+            self._inside.pop()
+
+
+def _tags(html: str) -> list[tuple[str, dict[str, str]]]:
+    parser = _Tags()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def removals(html: str) -> list[tuple[str, str]]:
+    """(what to look for in the Markdown, message) for each thing the policy removes from
+    ``html``. Found by comparing the tags before and after nh3, so the policy above is the
+    only judge of what goes."""
+    before = _tags(html)
+    after = _tags(sanitise(html))
+    matcher = difflib.SequenceMatcher(a=[t for t, _ in before], b=[t for t, _ in after],
+                                      autojunk=False)
+    kept: dict[int, dict[str, str]] = {}
+    for block in matcher.get_matching_blocks():
+        for i in range(block.size):
+            kept[block.a + i] = after[block.b + i][1]
+    found = []
+    for index, (tag, attrs) in enumerate(before):
+        if index not in kept:
+            if tag in CONTENT_REMOVED:
+                found.append((f"<{tag}", f"removed <{tag}> and what is inside it: "
+                              "the website and the emails show no scripts, frames or embedded "
+                              "content"))
+            elif tag not in TAGS:
+                found.append((f"<{tag}", f"removed the HTML tag <{tag}> (its text is kept): "
+                              "use Markdown for formatting"))
+            continue
+        for name, value in attrs.items():
+            if name in kept[index]:
+                continue
+            if name in ("href", "src"):
+                found.append((value, _url_message(tag, value)))
+            elif name == "class":
+                found.append((value, f"removed class=\"{_short(value)}\" from <{tag}>: "
+                              "only the site's own styles are used"))
+            else:
+                found.append((name, f"removed the attribute {name}= from <{tag}>: "
+                              "event handlers and other HTML attributes are not allowed"))
+    return found
+
+
+def _url_message(tag: str, url: str) -> str:
+    shown = _short(url)
+    if tag == "img":
+        return (f"removed the picture {shown}: pictures from other websites or data: addresses "
+                "are not shown (they can track who reads the page or email)")
+    return (f"removed the link to {shown}: a link must start https://, http://, mailto: or "
+            "tel:, or lead to a page of this site")
+
+
+# Any raw HTML, entity or link: otherwise nothing in a body can be removed and it is not rendered.
+_SUSPECT = re.compile(r"[<&]|\]\s*[(:\[]|^\s{0,3}\[[^\]]+\]:", re.MULTILINE)
+
+
+def body_removals(body: str | None) -> list[tuple[int, str]]:
+    """(line within the body, counted from 0; message) for each removal from ``body``."""
+    if not body or not _SUSPECT.search(body):
+        return []
+    lines = body.split("\n")
+    lowered = [line.lower() for line in lines]
+    cursor: dict[str, int] = {}
+    out = []
+    for needle, message in removals(raw_html(body)):
+        out.append((_find(needle, lowered, cursor), message))
+    return out
+
+
+def _find(needle: str, lines: list[str], cursor: dict[str, int]) -> int:
+    """The first line at or after the last one found for ``needle`` that holds it; the same
+    needle twice is found on successive lines (two <script>s, two bad links)."""
+    key = needle.lower()
+    start = cursor.get(key, 0)
+    probes = [key, key.split(":", 1)[0] + ":" if ":" in key else key]
+    for probe in probes:
+        for number in range(start, len(lines)):
+            if probe and probe in lines[number]:
+                cursor[key] = number + 1
+                return number
+    return start if start < len(lines) else 0
+
+
+def body_line(path: Path, body: str) -> int:
+    """The file's line number of the body's first line (the body follows the front matter)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError:
+        return 1
+    offset = text.rfind(body)
+    return text.count("\n", 0, offset) + 1 if offset >= 0 else 1
+
+
+def body_problems(records: Iterable[Any], root: Path, problems: Problems) -> None:
+    """A warning for each part of a record's body the policy removes, at its line."""
+    for record in records:
+        body = getattr(record, "body", None)
+        found = body_removals(body)
+        if not found:
+            continue
+        first = body_line(Path(root) / record.path, body)
+        for line, message in found:
+            problems.warning(record.path, first + line, "body", message)
+
+
+__all__ = ["to_html", "sanitise", "raw_html", "removals", "body_removals", "body_problems",
+           "TAGS", "ATTRIBUTES", "URL_SCHEMES"]
