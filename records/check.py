@@ -12,6 +12,7 @@ from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
 from .markdown import body_problems
+from .media import MediaError, read_image
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
 from .tree import Records, field_name, line_of, source_line
@@ -85,9 +86,8 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
         c.ref(sle, ("school",), sle.school, c.school_ids, "school")
         c.vocab(sle, "specialisms", sle.specialisms, "specialisms")
         c.vocab(sle, "phase", sle.phase, "phases")
-        if sle.photo and not (r.root / "content" / sle.photo).is_file():
-            problems.error(sle.path, source_line(sle, "photo"), "photo",
-                           f"no file content/{sle.photo}; add the picture or remove the line")
+        if sle.photo:
+            _check_picture(sle, "photo", sle.photo, r.root, problems)
     bookings = []
     for course in r.courses.values():
         _check_course(c, course)
@@ -99,6 +99,14 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
     for kind in (r.sles.values(), r.courses.values(), r.editions.values(), r.news):
         body_problems(kind, r.root, problems)
     return bookings
+
+
+def _check_picture(record: Record, field: str, rel: str, root: Any, problems: Problems) -> None:
+    """A picture a record names (records.media: inside content/, no links, a real image)."""
+    try:
+        read_image(root / "content", rel)
+    except MediaError as err:
+        problems.error(record.path, source_line(record, field), field, str(err))
 
 
 def _check_course(c: _Checker, course: Course) -> None:

@@ -70,8 +70,26 @@ def _attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+_IMG = re.compile(r"<img\b([^>]*)>")
+_ALT = re.compile(r'\salt="([^"]*)"')
+
+
+def _drop_sourceless(match: re.Match) -> str:
+    """An <img> whose src the policy removed becomes its alt text (nh3's output is normalised:
+    attributes double-quoted and escaped, so this reads it reliably)."""
+    attrs = match.group(1)
+    if ' src="' in attrs:
+        return match.group(0)
+    alt = _ALT.search(attrs)
+    return alt.group(1) if alt else ""
+
+
 def sanitise(html: str) -> str:
     """HTML with everything outside the policy removed."""
+    return _IMG.sub(_drop_sourceless, _clean(html))
+
+
+def _clean(html: str) -> str:
     return nh3.clean(html, tags=set(TAGS), clean_content_tags=set(CONTENT_REMOVED),
                      attributes={k: set(v) for k, v in ATTRIBUTES.items()},
                      attribute_filter=_attribute, url_schemes=set(URL_SCHEMES),
@@ -139,7 +157,7 @@ def removals(html: str) -> list[tuple[str, str]]:
     ``html``. Found by comparing the tags before and after nh3, so the policy above is the
     only judge of what goes."""
     before = _tags(html)
-    after = _tags(sanitise(html))
+    after = _tags(_clean(html))
     matcher = difflib.SequenceMatcher(a=[t for t, _ in before], b=[t for t, _ in after],
                                       autojunk=False)
     kept: dict[int, dict[str, str]] = {}
