@@ -23,7 +23,7 @@ import css_inline
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from records.markdown import to_html
+from records.markdown import allowed_url, to_html, without_html
 from records.newsletter import VariantKey, news_for
 from records.schema import STRANDS, Course, Edition, Session
 from records.tree import Records
@@ -91,8 +91,8 @@ def markdown_text(source: str, width: int = 72) -> str:
     headings underlined, paragraphs and list items wrapped."""
     def link(m: re.Match) -> str:
         text, url = m.group(1), m.group(2)
-        if m.group(0).startswith("!"):
-            return text
+        if m.group(0).startswith("!") or not allowed_url(html.unescape(url)):
+            return text                    # what the HTML part's policy removes goes here too
         return url if text.strip() in ("", url) else f"{text} ({url})"
 
     blocks: list[str] = []
@@ -240,7 +240,7 @@ class Composer:
     # --- rendered once per edition / variant ---------------------------------------------------
     def _common_context(self) -> dict:
         a, e = self.alliance, self.edition
-        intro_text = markdown_text(e.body)
+        intro_text = markdown_text(without_html(e.body))    # the HTML part's policy, as text
         news = [NewsView(one_line(n.title), long_date(n.date), one_line(n.summary))
                 for n in news_for(self.records, e)]
         return {

@@ -111,6 +111,14 @@ def to_html(text: str | None) -> str:
     return sanitise(raw_html(text))
 
 
+def without_html(text: str | None) -> str:
+    """Markdown source with its raw HTML taken out under the same policy, for plain-text
+    renderings (an email's text part and preheader): every tag dropped, and the content of
+    scripts, frames and the like with it; the rest kept, HTML-escaped (unescape it last)."""
+    return nh3.clean(text or "", tags=set(), clean_content_tags=set(CONTENT_REMOVED),
+                     attributes={}, strip_comments=True)
+
+
 # --- telling editors what was removed -----------------------------------------------------------
 
 class _Tags(HTMLParser):
@@ -158,6 +166,11 @@ def _url_kept(tag: str, name: str, value: str) -> bool:
     cleaned = _tags(sanitise(f'<{probe} {attribute}="{_attr(value)}">x</{probe}>'
                               if probe == "a" else f'<img src="{_attr(value)}" alt="">'))
     return any(attribute in attrs for _, attrs in cleaned)
+
+
+def allowed_url(url: str, *, picture: bool = False) -> bool:
+    """Whether the policy keeps this address as a link (or, with ``picture``, as an image)."""
+    return _url_kept("img" if picture else "a", "src" if picture else "href", url)
 
 
 def _attr(value: str) -> str:
@@ -258,5 +271,5 @@ def body_problems(records: Iterable[Any], root: Path, problems: Problems) -> Non
             problems.warning(record.path, first + line, "body", message)
 
 
-__all__ = ["to_html", "sanitise", "raw_html", "removals", "body_removals", "body_problems",
+__all__ = ["to_html", "without_html", "allowed_url", "sanitise", "raw_html", "removals", "body_removals", "body_problems",
            "TAGS", "ATTRIBUTES", "URL_SCHEMES"]
