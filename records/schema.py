@@ -42,10 +42,19 @@ _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 # --- field types: each a small validator with a message an editor can act on -------------
 
+# Control characters (NUL, ESC, ...) show as nothing or garbage, break calendar files and email
+# headers, and are never typed on purpose: YAML makes them from escapes such as "\0" or "\e".
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise ValueError("should be text")
     text = str(value).strip()
+    control = _CONTROL.search(text)
+    if control:
+        raise ValueError(f"holds the control character {control.group()!r} (written with a "
+                         "backslash in quotes, such as \\0 or \\e); remove it")
     if not text:
         raise ValueError("is empty; write some text")
     return text

@@ -267,3 +267,23 @@ def test_build_replaces_an_earlier_build_and_fills_an_empty_folder(tmp_path):
     (out / "stale.html").write_text("from the earlier build")
     assert run("build", "--root", root, "--out", out, "--today", TODAY).exit_code == 0
     assert not (out / "stale.html").exists()
+
+
+# --- control characters ---------------------------------------------------------------------------
+
+def test_control_characters_in_record_text_are_refused(tmp_path):
+    root = write_tree(tmp_path / "tree", courses={"odd": textwrap.dedent("""\
+        ---
+        title: "Maths \\e[31m red \\0"
+        strand: cpd
+        summary: A summary.
+        audience: [teacher]
+        sessions:
+          - {date: 2027-01-14, venue: centre}
+        cost: 0
+        booking: https://forms.example/odd
+        ---
+        Text.
+        """)})
+    assert errors_of(root) == ["courses/odd.md:2: title: holds the control character '\\x1b' "
+                               "(written with a backslash in quotes, such as \\0 or \\e); remove it"]
