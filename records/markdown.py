@@ -15,13 +15,13 @@ Editors are told what was removed, at the line where they wrote it, as warnings 
 """
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-import markdown as markdown_lib
 import nh3
 
 from .problems import Problems
@@ -97,11 +97,15 @@ def _clean(html: str) -> str:
                      strip_comments=True, link_rel="noopener noreferrer")
 
 
-_MD = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+_MD: Any = None        # made on first use: `check` of plain bodies never needs it
 
 
 def raw_html(text: str | None) -> str:
     """The Markdown rendered, before sanitising (what an editor's text asks for)."""
+    global _MD
+    if _MD is None:
+        import markdown as markdown_lib
+        _MD = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
     _MD.reset()
     return _MD.convert(text or "")
 
@@ -189,7 +193,7 @@ def removals(html: str) -> list[tuple[str, str]]:
             continue
         if tag not in TAGS:
             found.append((f"<{tag}", f"removed the HTML tag <{tag}> (any text in it is kept): "
-                          "use Markdown for formatting"))
+                          "use Markdown for formatting; to show a '<' as it is, write \\<"))
             continue
         allowed = ATTRIBUTES.get(tag, set())
         for name, value in attrs.items():
@@ -216,21 +220,64 @@ def _url_message(tag: str, url: str) -> str:
             "tel:, or lead to a page of this site")
 
 
-# Any raw HTML, entity or link: otherwise nothing in a body can be removed and it is not rendered.
-_SUSPECT = re.compile(r"[<&]|\]\s*[(:\[]|^\s{0,3}\[[^\]]+\]:", re.MULTILINE)
+# What can make the policy remove anything from a body: raw HTML (a tag, comment or autolink),
+# an attribute list ({ ... = ... }), or a link or picture whose address is not plainly allowed.
+# A body with none of these is not rendered to find out (`check` reads thousands of bodies).
+_RAW_HTML = re.compile(r"<[a-zA-Z/!?]|\{[^}\n]*=")
+_TARGET = re.compile(r"(!?)\[[^\]\n]*\]\(\s*<?([^\s)>]*)|^\s{0,3}\[[^\]\n]+\]:\s*<?(\S*)",
+                     re.MULTILINE)
+_PLAIN_LINK = re.compile(r"(?:https?://|mailto:|tel:)[^&]*|[^:&]*", re.IGNORECASE)
+_PLAIN_PICTURE = re.compile(r"(?!//)[^:&]*")
+# Blocks that depend on each other (code, reference definitions): render the body whole.
+_CONTEXT = re.compile(r"^(?: {4}|\t)|^\s*(?:```|~~~)|^\s{0,3}\[[^\]\n]+\]:", re.MULTILINE)
+
+
+def _suspect(text: str) -> bool:
+    if _RAW_HTML.search(text):
+        return True
+    for match in _TARGET.finditer(text):
+        picture, target = match.group(1), match.group(2) if match.group(2) is not None else match.group(3)
+        plain = _PLAIN_PICTURE if picture else _PLAIN_LINK
+        if not plain.fullmatch(target or ""):
+            return True
+    return False
+
+
+def _chunks(body: str) -> list[tuple[int, str]]:
+    """(first line, text) of the parts of ``body`` worth rendering: each paragraph or list
+    that could lose something, alone (cheap), or the whole body when its blocks depend on
+    each other."""
+    if _CONTEXT.search(body):
+        return [(0, body)]
+    out, start, block = [], 0, []
+    for number, line in enumerate(body.split("\n") + [""]):
+        if line.strip():
+            if not block:
+                start = number
+            block.append(line)
+        elif block:
+            text = "\n".join(block)
+            if _suspect(text):
+                out.append((start, text))
+            block = []
+    return out
 
 
 def body_removals(body: str | None) -> list[tuple[int, str]]:
     """(line within the body, counted from 0; message) for each removal from ``body``."""
-    if not body or not _SUSPECT.search(body):
+    if not body or not _suspect(body):
         return []
-    lines = body.split("\n")
-    lowered = [line.lower() for line in lines]
+    return [(start + line, message) for start, text in _chunks(body)
+            for line, message in _chunk_removals(text)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _chunk_removals(text: str) -> tuple[tuple[int, str], ...]:
+    """Memoised: editors copy paragraphs from record to record."""
+    lowered = text.lower().split("\n")
     cursor: dict[str, int] = {}
-    out = []
-    for needle, message in removals(raw_html(body)):
-        out.append((_find(needle, lowered, cursor), message))
-    return out
+    return tuple((_find(needle, lowered, cursor), message)
+                 for needle, message in removals(raw_html(text)))
 
 
 def _find(needle: str, lines: list[str], cursor: dict[str, int]) -> int:
