@@ -17,6 +17,7 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from email.utils import formataddr
 from urllib.parse import urlparse
 
 import css_inline
@@ -316,7 +317,9 @@ class Composer:
         return {
             "List-Unsubscribe": f"<{placeholder('unsubscribe_url')}>, <{placeholder('unsubscribe_mailto')}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{one_line(self.alliance.display_name)} newsletter <newsletter.{self._list_host}>",
+            # the name is a phrase: quoted (or RFC 2047-encoded) when it holds <, ", & or more
+            "List-Id": formataddr((f"{one_line(self.alliance.display_name)} newsletter",
+                                   f"newsletter.{self._list_host}")),
         }
 
     # --- per reader: a few values, no rendering -------------------------------------------------

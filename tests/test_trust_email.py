@@ -3,6 +3,8 @@ preheader are the text as typed, and the edition's Markdown is sanitised by the 
 the website (records.markdown)."""
 from __future__ import annotations
 
+from email.header import decode_header, make_header
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 import pytest
@@ -24,6 +26,7 @@ BODY = """Welcome & "hello" <script>alert(1)</script> to **spring** &lt;3
 <a href="data:text/html,x" onmouseover="alert(4)">data</a> <style>body{display:none}</style>
 """
 PREHEADER = 'Welcome & "hello" to spring <3'
+SHORT_NAME = 'Minster & Vale "TSA" <b> Zoë'
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +39,9 @@ def message(tmp_path_factory):
     head = "\n".join(line if not line.startswith("subject:") else
                      'subject: "' + SUBJECT.replace('"', '\\"') + '"' for line in head.split("\n"))
     edition.write_text(head + "\n---\n" + BODY, encoding="utf-8")
+    alliance = root / "content" / "alliance.yml"
+    alliance.write_text(alliance.read_text(encoding="utf-8").replace(
+        "short_name: Minster & Vale TSA", "short_name: '" + SHORT_NAME + "'"), encoding="utf-8")
     with Store(tmp / "m.sqlite3") as store:
         Importer(store, today=TODAY).import_file(root / "subscribers.csv")
         report = SendRun(store, composer(root), OutboxProvider(tmp / "outbox")).run()
@@ -45,6 +51,14 @@ def message(tmp_path_factory):
 
 def test_the_subject_header_is_the_subject_as_typed(message):
     assert message["Subject"] == SUBJECT
+
+
+def test_names_in_address_headers_are_phrases_as_typed(message):
+    assert message["From"].addresses[0].display_name == SHORT_NAME
+    raw = dict(message.raw_items())["List-Id"]           # a phrase, then <list id>
+    name, list_id = parseaddr(raw)
+    assert str(make_header(decode_header(name))) == f"{SHORT_NAME} newsletter"
+    assert list_id == "newsletter.minster-vale.example"
 
 
 def test_the_html_title_and_heading_are_the_subject_as_typed(message):

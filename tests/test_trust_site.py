@@ -220,3 +220,18 @@ def test_the_prospectus_holds_the_text_as_typed(built):
     assert reader.metadata.title.startswith(f"{ALLIANCE}: prospectus ")
     text = "".join("".join(p.extract_text() or "" for p in reader.pages).split())
     assert "".join(TITLE.split()) in text              # lines wrap anywhere: compare no spaces
+
+
+def test_json_in_pages_is_data_that_cannot_close_its_script(built):
+    """JSON-LD and any other JSON in a page: parsed, it holds the text as typed; unparsed, it
+    holds no '<', so `</script>` in a title cannot end the element early."""
+    _, out, _ = built
+    for file in out.rglob("*.html"):
+        soup = BeautifulSoup(file.read_text(encoding="utf-8"), "html.parser")
+        for script in soup.find_all("script", type=re.compile(r"json", re.I)):
+            text = script.string or ""
+            assert "<" not in text, (file, text[:200])
+            data = json.loads(text)
+            names = [data.get("name")] if isinstance(data, dict) else []
+            if file.name == "evil.html" and names and names[0]:
+                assert names[0] == TITLE
