@@ -57,8 +57,10 @@ EXTENSIONS = ["tables", "fenced_code", "admonition", "attr_list", "sane_lists"]
 
 
 def _is_remote(url: str) -> bool:
-    parts = urlsplit(url.strip())
-    return bool(parts.scheme or parts.netloc or url.strip().startswith("//"))
+    # as a browser reads it: spaces and controls dropped, "\\" as "/" ("\\\\host\\p.gif" is remote)
+    url = re.sub(r"[\x00-\x20\x7f]", "", url).replace("\\", "/")
+    parts = urlsplit(url)
+    return bool(parts.scheme or parts.netloc or url.startswith("//"))
 
 
 def _attribute(element: str, attribute: str, value: str) -> str | None:

@@ -19,7 +19,7 @@ from tests.mailer_support import SPRING, TODAY, composer, copy_alliance, parse, 
 SUBJECT = 'Spring & "more": a < b > c =?utf-8?q?hidden?= 100%'
 BODY = """Welcome & "hello" <script>alert(1)</script> to **spring** &lt;3
 
-<img src="https://track.example/pixel.gif?r=1" width="1" height="1"> <img src=x onerror="alert(2)">
+<img src="https://track.example/pixel.gif?r=1" width="1" height="1"> <img src=x onerror="alert(2)"> <img src=" /\\track.example/p2.gif">
 
 [click](javascript:alert(3)) <iframe src="https://evil.example/"></iframe> [ok](https://example.org/)
 
@@ -84,7 +84,8 @@ def test_the_html_part_is_sanitised_like_the_website(message):
         if tag.name == "a" and tag.get("href"):
             assert urlsplit(tag["href"]).scheme in ("https", "http", "mailto"), tag["href"]
         if tag.name == "img":
-            assert not urlsplit(tag.get("src", "")).netloc, tag      # no tracking pixel
+            src = tag.get("src", "").strip().replace("\\", "/")
+            assert not urlsplit(src).netloc and not src.startswith("//"), tag   # no tracking pixel
     assert soup.find("a", string="ok")["href"] == "https://example.org/"
 
 

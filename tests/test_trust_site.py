@@ -35,7 +35,7 @@ BODY = """Hello <script>alert(8)</script> there.
 
 <iframe src="https://evil.example/"></iframe>
 
-![pixel](https://track.example/p.gif)
+![pixel](https://track.example/p.gif) <img src="\\\\track.example\\q.gif" alt="">
 
 <a href="jav&#x61;script:alert(11)">encoded</a> [data](data:text/html;base64,PHNjcmlwdD4=)
 
