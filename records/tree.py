@@ -172,6 +172,7 @@ def _rel(root: Path, file: Path) -> str:
     return file.relative_to(root).as_posix()
 
 
+LINK_MESSAGE = "is a link to another file; put the record itself here, not a link to it"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".avif"}
 
 
@@ -182,11 +183,14 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
         return []
     found = []
     with os.scandir(directory) as entries:      # scandir: no stat() per file, unlike Path.is_dir
-        listing = sorted((entry.name, entry.is_dir()) for entry in entries)
-    for name, is_dir in listing:
+        listing = sorted((entry.name, entry.is_dir(), entry.is_symlink()) for entry in entries)
+    for name, is_dir, is_link in listing:
         if name.startswith(".") or is_dir:
             continue
         file = directory / name
+        if is_link:           # a link could publish any file on the machine as a record
+            problems.error(_rel(root, file), 0, "", LINK_MESSAGE)
+            continue
         if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
             continue
         if file.suffix != suffix:
@@ -225,6 +229,9 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
     file = root / rel
+    if file.is_symlink():
+        problems.error(rel, 0, "", LINK_MESSAGE)
+        return None
     if not file.exists():
         if required:
             problems.error(rel, 0, "", "this file is missing; every alliance needs one")

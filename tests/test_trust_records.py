@@ -287,3 +287,17 @@ def test_control_characters_in_record_text_are_refused(tmp_path):
         """)})
     assert errors_of(root) == ["courses/odd.md:2: title: holds the control character '\\x1b' "
                                "(written with a backslash in quotes, such as \\0 or \\e); remove it"]
+
+
+# --- record files that are links ------------------------------------------------------------------
+
+def test_record_files_that_are_links_are_refused(tmp_path):
+    root = write_tree(tmp_path / "tree")
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text("centre:\n  name: Centre\n  address: API_KEY=sk-live-secret\n")
+    (root / "content" / "venues.yml").unlink()
+    os.symlink(secrets, root / "content" / "venues.yml")
+    os.symlink(secrets, root / "courses" / "leak.md")
+    assert errors_of(root) == [
+        "content/venues.yml: is a link to another file; put the record itself here, not a link to it",
+        "courses/leak.md: is a link to another file; put the record itself here, not a link to it"]
