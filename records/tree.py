@@ -188,10 +188,10 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
         if name.startswith(".") or is_dir:
             continue
         file = directory / name
+        if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
+            continue                                  # (checked by records.media if named)
         if is_link:           # a link could publish any file on the machine as a record
             problems.error(_rel(root, file), 0, "", LINK_MESSAGE)
-            continue
-        if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
             continue
         if file.suffix != suffix:
             problems.warning(_rel(root, file), 0, "", f"ignored: records here are {suffix} files")
