@@ -272,6 +272,7 @@ def test_build_replaces_an_earlier_build_and_fills_an_empty_folder(tmp_path):
 # --- control characters ---------------------------------------------------------------------------
 
 def test_control_characters_in_record_text_are_refused(tmp_path):
+    """Any text field, one line or many (the mailer's subject check, i8mail's, is the same one)."""
     root = write_tree(tmp_path / "tree", courses={"odd": textwrap.dedent("""\
         ---
         title: "Maths \\e[31m red \\0"
@@ -285,8 +286,9 @@ def test_control_characters_in_record_text_are_refused(tmp_path):
         ---
         Text.
         """)})
-    assert errors_of(root) == ["courses/odd.md:2: title: holds the control character '\\x1b' "
-                               "(written with a backslash in quotes, such as \\0 or \\e); remove it"]
+    assert errors_of(root) == ["courses/odd.md:2: title: holds an invisible control character "
+                               "(U+001B) after 'Maths '; delete it (retype the line if you cannot "
+                               "see it)"]
 
 
 # --- record files that are links ------------------------------------------------------------------
@@ -301,3 +303,11 @@ def test_record_files_that_are_links_are_refused(tmp_path):
     assert errors_of(root) == [
         "content/venues.yml: is a link to another file; put the record itself here, not a link to it",
         "courses/leak.md: is a link to another file; put the record itself here, not a link to it"]
+
+
+def test_control_characters_in_many_line_text_are_refused(tmp_path):
+    root = write_tree(tmp_path / "tree", venues={"centre": {
+        "name": "Centre", "address": "1 High Street", "notes": "Parking\non site\x07"}})
+    assert errors_of(root) == ["content/venues.yml:4: centre.notes: holds an invisible control "
+                               "character (U+0007) after 'Parking\\non site'; delete it (retype "
+                               "the line if you cannot see it)"]
