@@ -17,13 +17,14 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from email.utils import formataddr
 from urllib.parse import urlparse
 
 import css_inline
-import markdown as markdown_lib
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from records.markdown import allowed_url, to_html, without_html
 from records.newsletter import VariantKey, news_for
 from records.schema import STRANDS, Course, Edition, Session
 from records.tree import Records
@@ -91,8 +92,8 @@ def markdown_text(source: str, width: int = 72) -> str:
     headings underlined, paragraphs and list items wrapped."""
     def link(m: re.Match) -> str:
         text, url = m.group(1), m.group(2)
-        if m.group(0).startswith("!"):
-            return text
+        if m.group(0).startswith("!") or not allowed_url(html.unescape(url)):
+            return text                    # what the HTML part's policy removes goes here too
         return url if text.strip() in ("", url) else f"{text} ({url})"
 
     blocks: list[str] = []
@@ -240,14 +241,14 @@ class Composer:
     # --- rendered once per edition / variant ---------------------------------------------------
     def _common_context(self) -> dict:
         a, e = self.alliance, self.edition
-        intro_text = markdown_text(e.body)
+        intro_text = markdown_text(without_html(e.body))    # the HTML part's policy, as text
         news = [NewsView(one_line(n.title), long_date(n.date), one_line(n.summary))
                 for n in news_for(self.records, e)]
         return {
             "alliance": a, "name": a.name, "display_name": a.display_name,
             "contact": a.contact, "site_url": a.site_url, "signup_url": a.signup_url,
             "edition": e, "subject": self.subject, "date": long_date(e.date),
-            "intro_html": Markup(markdown_lib.markdown(e.body, extensions=["sane_lists"])),
+            "intro_html": Markup(to_html(e.body)),          # sanitised: the site's policy
             "intro_text": intro_text,
             "preheader": wrap(intro_text.split("\n\n")[0], 10_000)[:140],
             "edition_url": edition_url(self.records, e), "news": news,
@@ -256,8 +257,10 @@ class Composer:
 
     @property
     def subject(self) -> str:
-        """The edition's subject: one line, no markup, no control characters (ComposeError)."""
-        subject = one_line(re.sub(r"<[^>]*>", "", self.edition.subject))
+        """The edition's subject exactly as typed, on one line, no control characters
+        (ComposeError): it is text in every place it goes (the Subject header, the HTML
+        <title> and heading, autoescaped), so nothing is stripped from it."""
+        subject = one_line(self.edition.subject)
         bad = _CONTROL.search(subject)
         if bad:
             raise ComposeError(f"{self.edition.path or self.edition.id}: subject: holds an invisible control "
@@ -314,7 +317,9 @@ class Composer:
         return {
             "List-Unsubscribe": f"<{placeholder('unsubscribe_url')}>, <{placeholder('unsubscribe_mailto')}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{one_line(self.alliance.display_name)} newsletter <newsletter.{self._list_host}>",
+            # the name is a phrase: quoted (or RFC 2047-encoded) when it holds <, ", & or more
+            "List-Id": formataddr((f"{one_line(self.alliance.display_name)} newsletter",
+                                   f"newsletter.{self._list_host}")),
         }
 
     # --- per reader: a few values, no rendering -------------------------------------------------

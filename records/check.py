@@ -12,6 +12,8 @@ from itertools import combinations
 from typing import Any, Iterable, NamedTuple
 
 from .layout import slug
+from .markdown import body_problems
+from .media import MediaError, read_image
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, Record, School,
                      Session)
@@ -142,9 +144,8 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
         c.vocab(sle, "specialisms", getattr(sle, "specialisms", []), "specialisms")
         c.vocab(sle, "phase", getattr(sle, "phase", []), "phases")
         photo = getattr(sle, "photo", None)
-        if photo and not (r.root / "content" / photo).is_file():
-            problems.error(sle.path, source_line(sle, "photo"), "photo",
-                           f"no file content/{photo}; add the picture or remove the line")
+        if photo:
+            _check_picture(sle, "photo", photo, r.root, problems)
     bookings = []
     for course in r.courses.values():
         _check_course(c, course)
@@ -155,7 +156,17 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
         for i, audience_id in enumerate(getattr(edition, "audiences", None) or []):
             c.ref(edition, ("audiences", i), audience_id, c.audience_ids, "audience")
     _check_news(records, problems)
+    for kind in (r.sles.values(), r.courses.values(), r.editions.values(), r.news):
+        body_problems(kind, r.root, problems)
     return bookings
+
+
+def _check_picture(record: Record, field: str, rel: str, root: Any, problems: Problems) -> None:
+    """A picture a record names (records.media: inside content/, no links, a real image)."""
+    try:
+        read_image(root / "content", rel)
+    except MediaError as err:
+        problems.error(record.path, source_line(record, field), field, str(err))
 
 
 def _check_course(c: _Checker, course: Course) -> None:

@@ -155,12 +155,59 @@ def _build(loader: _LineLoader, node: yaml.Node) -> Any:
     return scalar(loader, node)
 
 
+# --- aliases: `*name` repeats what `&name` marked; nested, a few lines expand to gigabytes ----
+
+MAX_EXPANDED_NODES = 100_000     # values a record file may hold once aliases are expanded
+
+
+def may_hold_aliases(text: str) -> bool:
+    """Cheap test: a YAML alias needs both an anchor (&) and an alias (*)."""
+    return "&" in text and "*" in text
+
+
+def alias_bomb(node: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> tuple[int, str] | None:
+    """(line, message) if the composed document ``node`` would expand, through its aliases,
+    to more than ``limit`` values ("a billion laughs"); None otherwise. The composed graph
+    shares each aliased node, so this counts in time linear in the file, without expanding."""
+    sizes: dict[int, int] = {}
+    anchors: list[int] = []                # lines of the values repeated by an alias
+
+    def size(item: yaml.Node) -> int:
+        known = sizes.get(id(item))
+        if known is not None:
+            anchors.append(item.start_mark.line + 1)
+            return known
+        total = 1
+        if isinstance(item, yaml.MappingNode):
+            for key, value in item.value:
+                total += size(key) + size(value)
+        elif isinstance(item, yaml.SequenceNode):
+            for child in item.value:
+                total += size(child)
+        sizes[id(item)] = min(total, limit + 1)
+        return sizes[id(item)]
+
+    try:
+        total = size(node)
+    except RecursionError:
+        total = limit + 1
+    if total <= limit:
+        return None
+    return (anchors[0] if anchors else node.start_mark.line + 1,
+            f"the YAML aliases (*name) in this file expand to more than {limit:,} values; "
+            "write the values out instead of repeating them with & and *")
+
+
 def parse_yaml(text: str, path: str, problems: Problems, *, offset: int = 0) -> Any:
     """Parse YAML text; on a syntax error add a Problem and return None. offset shifts lines."""
     loader = _LineLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
+            return None
+        bomb = alias_bomb(node) if may_hold_aliases(text) else None
+        if bomb is not None:
+            problems.error(path, bomb[0] + offset, "", bomb[1])
             return None
         try:
             return _build(loader, node)
@@ -236,7 +283,7 @@ _TAGGED = re.compile(r"[:-][ \t]+!(?!!)")
 def _fast_parse(text: str) -> Any:
     """The front matter as plain data, without line numbers; None when the fast reader is not
     sure (any error, or not installed): then PyYAML reads it and reports the problem."""
-    if yaml_rs is None or _TAGGED.search(text):    # yaml_rs drops an unknown `!tag` silently
+    if yaml_rs is None or _TAGGED.search(text) or may_hold_aliases(text):   # yaml_rs drops an unknown `!tag` silently; aliases: PyYAML, with its guard
         return None
     try:
         return yaml_rs.loads(text)

@@ -43,16 +43,27 @@ def empty_message(rel: str) -> str:
     return EMPTY.get(rel) or EMPTY[rel.rsplit("/", 1)[0]]
 
 
+LINK_MESSAGE = "is a link to another file; put the record itself here, not a link to it"
+
+
 def record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, Path]]:
     """(id, file) for each record file; misnamed or stray files are reported."""
     directory = root / folder
     if not directory.is_dir():
         return []
     with os.scandir(directory) as entries:      # scandir: no stat() per file, unlike Path.is_dir
-        listing = sorted((entry.name, entry.is_dir()) for entry in entries)
+        listing = sorted((entry.name, entry.is_dir(), entry.is_symlink()) for entry in entries)
     # names split with os.path, not Path: this runs for every one of thousands of files
-    split = [(name, *os.path.splitext(name)) for name, is_dir in listing
-             if not is_dir and not name.startswith(".")]
+    split = []
+    for name, is_dir, is_link in listing:
+        if is_dir or name.startswith("."):
+            continue
+        stem, ext = os.path.splitext(name)
+        if is_link and ext.lower() not in IMAGE_SUFFIXES:   # pictures: records.media decides
+            # a link could publish any file on the machine (a database, /proc) as a record
+            problems.error(f"{folder}/{name}", 0, "", LINK_MESSAGE)
+            continue
+        split.append((name, stem, ext))
     stems = {stem for _name, stem, ext in split if ext == suffix and ID_RE.match(stem)}
     found = []
     for name, stem, ext in split:

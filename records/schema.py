@@ -42,26 +42,29 @@ _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 # --- field types: each a small validator with a message an editor can act on -------------
 
+# Control characters (NUL, ESC, ...) break email headers, calendar files and pages, are invisible,
+# and are never typed on purpose: YAML makes them from escapes such as "\0" or "\e". Refused in
+# every text field, one line or many (tab and line breaks are text).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise ValueError("should be text")
     text = str(value).strip()
+    bad = _CONTROL_RE.search(text)
+    if bad:
+        raise ValueError(f"holds an invisible control character (U+{ord(bad.group()):04X}) after "
+                         f"{text[:bad.start()][-20:]!r}; delete it (retype the line if you cannot see it)")
     if not text:
         raise ValueError("is empty; write some text")
     return text
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _line(value: Any) -> str:
     text = _text(value)
     if "\n" in text or "\r" in text:
         raise ValueError("should be one line")
-    bad = _CONTROL_RE.search(text)
-    if bad:     # a NUL or other control character breaks email headers and pages, and is invisible
-        raise ValueError(f"holds an invisible control character (U+{ord(bad.group()):04X}) after "
-                         f"{text[:bad.start()][-20:]!r}; delete it (retype the line if you cannot see it)")
     return text
 
 

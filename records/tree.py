@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
-from .layout import empty_message, misplaced, record_files
+from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
@@ -229,6 +229,9 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
     """A shared YAML file's fields; None (with one problem) if missing, empty or unreadable."""
     file = root / rel
+    if file.is_symlink():
+        problems.error(rel, 0, "", LINK_MESSAGE)
+        return None
     if not file.exists():
         if required:
             problems.error(rel, 0, "", "this file is missing; every alliance needs one")

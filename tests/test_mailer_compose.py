@@ -136,7 +136,7 @@ def test_html_is_responsive_and_inlined(sent):
     assert "@media only screen and (max-width: 620px)" in html            # kept by css-inline
     assert 'class="container"' in html and "width: 600px" in html        # inlined style=""
     assert "<strong>spring</strong>" in html                                 # the edition's Markdown
-    assert re.search(r'<a href="https://www.minster-vale.example/courses/" style="[^"]*">our courses</a>', html)
+    assert re.search(r'<a href="https://www.minster-vale.example/courses/" rel="noopener noreferrer" style="[^"]*">our courses</a>', html)
 
 
 def test_text_part_reads_as_text(sent):

@@ -55,11 +55,13 @@ def generated_config(records: Records, nav: list, not_in_nav: list[str], today: 
     """The MkDocs configuration for ``records``: the base config with the records' values."""
     config = dict(base if base is not None else base_config(base_path))
     alliance = records.alliance
-    config["site_name"] = alliance.name
+    # MkDocs' templates do not escape: Material inserts site_name, site_description and the
+    # copyright as HTML (in <title>, the header, meta tags), so they are given as HTML, escaped
+    # once here. The overrides turn HTML back into text only through `striptags | e`.
+    config["site_name"] = html.escape(alliance.name, quote=True)
     config["site_url"] = alliance.site_url
-    config["site_description"] = alliance.aim
-    # Material inserts the copyright as HTML: escape the name.
-    config["copyright"] = f"&copy; {today.year} {html.escape(alliance.name)}"
+    config["site_description"] = html.escape(alliance.aim, quote=True)
+    config["copyright"] = f"&copy; {today.year} {html.escape(alliance.name, quote=True)}"
     config["docs_dir"] = DOCS
     config["site_dir"] = "site"
     config["nav"] = nav

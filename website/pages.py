@@ -33,12 +33,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable
 
 from markupsafe import Markup
 
 from records import STRANDS, Problems
+from records.media import MediaError, image_file
 from records.newsletter import courses_for, edition_audiences, news_for
 from records.schema import SLE, Course
 from records.tree import Records
@@ -363,10 +364,10 @@ def site(records: Records, today: dt.date) -> Site:
             result.pages.append(page)
     for sle in ix.sles_sorted:
         if sle.photo:
-            photo = PurePosixPath(sle.photo)
-            if photo.is_absolute() or ".." in photo.parts:
-                result.problems.error(sle.path, 0, "photo", f"{sle.photo!r} should be a path "
-                                      "inside content/, e.g. sles/jane-okafor.jpg")
+            try:            # checked again here: only a checked picture is ever copied
+                real = image_file(records.root / "content", sle.photo)
+            except MediaError as err:
+                result.problems.error(sle.path, 0, "photo", str(err))
                 continue
-            result.assets.append(Asset(str(Paths.media(sle.photo)), records.root / "content" / sle.photo))
+            result.assets.append(Asset(str(Paths.media(sle.photo)), real))
     return result

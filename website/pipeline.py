@@ -31,7 +31,7 @@ from . import calendar as feeds
 from . import config as site_config
 from . import pages as site_pages
 from .prospectus import placeholder_pdf, prospectus_pdf
-from .publish import publish
+from .publish import NotASiteFolder, publish, refusal
 from .render import Renderer
 
 
@@ -137,9 +137,9 @@ def _render(renderer: Renderer, pages: list[site_pages.Page]) -> dict[str, str]:
     return texts
 
 
-def _render_share(index: int, workers: int) -> dict[str, str]:
+def _render_share(index: int, workers: int) -> tuple[dict[str, str], list]:
     renderer, pages = _JOB
-    return _render(renderer, pages[index::workers])
+    return _render(renderer, pages[index::workers]), renderer.problems.items
 
 
 def _workers(pages: int) -> int:
@@ -169,10 +169,15 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     renderer = renderer or Renderer()
     renderer.env.globals.update(
         alliance=recs.alliance, today=today, strands=records.STRANDS, to=site_pages.Paths,
-        all_venues=recs.venues, schools=recs.schools, courses=recs.courses)
+        all_venues=recs.venues, schools=recs.schools, courses=recs.courses,
+        docs_paths=frozenset([*(p.path for p in site.pages), *(a.path for a in site.assets)]),
+        directory_urls=site_config.directory_urls(site_config.base_config()),
+        records_root=recs.root)
     workers = _workers(len(site.pages)) if workers is None else workers
     if workers <= 1:
-        return site, _render(renderer, site.pages)
+        texts = _render(renderer, site.pages)
+        site.problems.extend(renderer.problems.items)
+        return site, texts
     import multiprocessing
     _JOB = (renderer, site.pages)
     try:
@@ -181,8 +186,9 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     finally:
         _JOB = None
     texts = {}
-    for share in shares:
+    for share, problems in shares:
         texts.update(share)
+        site.problems.extend(problems)
     return site, {page.path: texts[page.path] for page in site.pages}
 
 
@@ -327,6 +333,10 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
 
     result = Result()
     started = time.perf_counter()
+    refused = refusal(out)          # before any work: a build would replace the whole folder
+    if refused is not None:
+        result.problems.error(str(out), 0, "", refused)
+        return result
     recs, problems = records.load(root, strict=strict)
     result.timings["load"] = time.perf_counter() - started
     result.problems = problems
@@ -340,7 +350,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
     try:
         mark = time.perf_counter()
         site, config_file = generate(recs, today, folder)
-        result.problems.extend(site.problems.items)
+        result.problems.extend((site.problems.strict() if strict else site.problems).items)
         result.pages = len(site.pages)
         sources = {page.path: page.source for page in site.pages}
         del site, recs        # MkDocs needs the memory more than we do from here on
@@ -375,6 +385,8 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
             result.published = True
         except _Refused:
             pass
+        except NotASiteFolder as err:
+            result.problems.error(str(out), 0, "", str(err))
         except engine.MkDocsFailed as err:
             result.problems.error("mkdocs", 0, "", str(err))
         except OSError as err:

@@ -5,7 +5,8 @@ Safe by default. Autoescape is on, and every ``{{ value }}`` also passes through
 punctuation backslash-escaped, so a title ``Maths & Science <KS2>`` or ``*Star* [x]`` shows
 exactly as written. Only values marked safe (Markup) pass through untouched: link targets
 (:func:`url`, :func:`mailto`, the paths of ``pages.Paths``), front-matter values (:func:`meta`),
-macro output, and editors' Markdown bodies (:func:`markdown`), which are Markdown by design.
+macro output, and editors' Markdown bodies (:func:`markdown`), rendered here and sanitised by
+records.markdown (the policy the emails use too).
 
 Formatting for people (British dates, times, money, vocabulary labels) lives here too, as
 filters, memoised: the same dates and names recur across thousands of pages.
@@ -23,6 +24,11 @@ from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
+
+from records import Problems
+from records.markdown import to_html
+
+from .links import page_links
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "site"
 
@@ -51,8 +57,10 @@ def md_text(value: Any) -> Markup:
 
 
 def markdown(value: str | None) -> Markup:
-    """An editor's Markdown body, passed through as Markdown (it is meant to be formatted)."""
-    return Markup((value or "").strip("\n"))
+    """An editor's Markdown body as sanitised HTML (records.markdown: the one policy shared
+    with the emails), in a block of raw HTML that MkDocs passes through as it is."""
+    html = to_html(value).strip("\n")
+    return Markup(f'<div class="tsa-prose">\n{html}\n</div>') if html else Markup("")
 
 
 def meta(value: Any) -> Markup:
@@ -245,6 +253,33 @@ class Renderer:
         self.env.filters["venue_names"] = self._memoised("venue_names", venue_names)
         self.env.globals["once"] = self.once
         self._once: dict[tuple, Markup] = {}
+        self.env.filters["markdown"] = self._page_markdown
+        self.problems = Problems()      # found while rendering: links to pages that do not exist
+
+    @jinja2.pass_context
+    def _page_markdown(self, context: Any, value: str | None) -> Markup:
+        """:func:`markdown`, with links to other pages (``x.md``) pointing where MkDocs puts
+        them, and a warning for a link to a page that does not exist."""
+        out = markdown(value)
+        page = context.get("page")
+        known = context.get("docs_paths")
+        if page is None or known is None or 'href="' not in out:
+            return out
+
+        def missing(link: str, target: str) -> None:
+            root = context.get("records_root")
+            line = 0
+            if root is not None and page.source:
+                from records.markdown import body_line
+                lines = (value or "").split("\n")
+                first = body_line(Path(root) / page.source, value or "")
+                line = first + next((i for i, text in enumerate(lines) if link in text), 0)
+            self.problems.warning(page.source or page.path, line, "body",
+                                  f"links to {link!r}, but the site has no page {target}; "
+                                  "correct the link or remove it")
+
+        return Markup(page_links(out, page.path, known, context.get("directory_urls", False),
+                                 missing))
 
     def once(self, macro: str, *args: Any) -> Markup:
         """The output of a macro of ``_macros.md.j2`` for these (hashable) arguments, rendered
