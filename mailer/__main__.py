@@ -7,11 +7,13 @@
                                   [--batch-size N] [--outbox DIR] [--quiet]
     python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
+    python -m mailer reconcile EDITION [--wait]
     python -m mailer serve [--host H] [--port P]
 
 The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
 (outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
-MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE; unsubscribe links need MAILER_SECRET.
+MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE, MAILER_RECONCILE_AFTER; unsubscribe links need
+MAILER_SECRET.
 
 Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 """
@@ -28,7 +30,7 @@ import click
 from records.newsletter import audience_for
 
 from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secret_or_fail
-from .cli_send import send, status, sync
+from .cli_send import reconcile, send, status, sync
 from .store import Store, address_hash
 
 
@@ -219,7 +221,7 @@ def serve(obj: Context, host: str, port: int) -> None:  # pragma: no cover - run
     run(make_app(obj.db, secret, name=name, site_url=site), host, port)
 
 
-for command in (send, sync, status):        # mailer/cli_send.py
+for command in (send, sync, status, reconcile):        # mailer/cli_send.py
     cli.add_command(command)
 
 
