@@ -158,8 +158,9 @@ def _send(obj: Context, composer, provider, settings, resend_unknown: bool, batc
         counts = store.status(edition)
     if report.recovered:
         were = "readers were" if report.recovered != 1 else "reader was"
-        click.echo(f"{report.recovered} {were} being sent when an earlier run stopped: now "
-                   "unknown, not sent again (see status; --resend-unknown sends them)")
+        then = ("checked in the provider's events" if provider.can_reconcile
+                else "not sent again (see status; --resend-unknown sends them)")
+        click.echo(f"{report.recovered} {were} being sent when an earlier run stopped: now unknown, {then}")
     if report.suppressions is not None:
         click.echo(report.suppressions.line())
     click.echo(report.summary(_where(settings, edition)))
@@ -260,6 +261,7 @@ def reconcile(obj: Context, edition: str, wait: bool) -> None:
     with provider, obj.store() as store:
         try:
             with send_lock(store.path):
+                recovered = store.recover(edition)     # no send is running: what one left in flight
                 reconciler = Reconciler(store, provider, edition, settle=settle)
                 report = reconciler.run()
                 while wait and report.waiting:
@@ -276,6 +278,9 @@ def reconcile(obj: Context, edition: str, wait: bool) -> None:
             fail("a send is running on this database; it reconciles its own lost answers: wait for it")
         counts = store.status(edition)
         batches = store.unknown_batches(edition)
+    if recovered:
+        click.echo(f"{recovered} reader{'s were' if recovered != 1 else ' was'} being sent when a run stopped: "
+                   "now unknown, checked like any other")
     click.echo(report.line(edition))
     click.echo(_status_line(edition, counts))
     for b in batches:
