@@ -30,7 +30,6 @@ class Event:
     seq: int
     timestamp: float
     data: dict
-    visible_at: float
     custom: dict = field(default_factory=dict)      # SendGrid: the personalization's custom_args
 
 
@@ -51,7 +50,7 @@ class EventLog:
     def __init__(self, provider: str, domain: str = ""):
         self.provider = provider
         self.domain = domain
-        self.delay = 0.0                 # seconds before an event can be read
+        self.delay = 0.0                 # seconds after it happened before an event can be read
         self._events: list[Event] = []
         self._lock = threading.Lock()
         self._seq = 0
@@ -66,7 +65,7 @@ class EventLog:
         with self._lock:
             self._seq += 1
             data.setdefault("timestamp", now)
-            self._events.append(Event(self._seq, data["timestamp"], data, now + self.delay, custom or {}))
+            self._events.append(Event(self._seq, data["timestamp"], data, custom or {}))
 
     def mailgun_accepted(self, provider_id: str, fields: list[tuple[str, str]], recipients: list[str]) -> None:
         tags = [value for key, value in fields if key == "o:tag"]
@@ -96,7 +95,7 @@ class EventLog:
     def _visible(self) -> list[Event]:
         now = time.time()
         with self._lock:
-            return [e for e in self._events if e.visible_at <= now]
+            return [e for e in self._events if e.timestamp + self.delay <= now]
 
     def mailgun_page(self, base_url: str, path: str, query: list[tuple[str, str]]) -> tuple[int, dict]:
         """One page of ``GET /v3/{domain}/events[/{token}]``."""
