@@ -52,6 +52,8 @@ class EventLog:
         self.domain = domain
         self.delay = 0.0                 # seconds after it happened before an event can be read
         self._events: list[Event] = []
+        self._by_tag: dict[str, list[Event]] = {}    # Mailgun: lower-cased tag -> its events
+        self._by_custom: dict[tuple[str, str], list[Event]] = {}   # SendGrid: (name, value) -> events
         self._lock = threading.Lock()
         self._seq = 0
 
@@ -65,7 +67,12 @@ class EventLog:
         with self._lock:
             self._seq += 1
             data.setdefault("timestamp", now)
-            self._events.append(Event(self._seq, data["timestamp"], data, custom or {}))
+            event = Event(self._seq, data["timestamp"], data, custom or {})
+            self._events.append(event)
+            for tag in {str(t).lower() for t in data.get("tags", [])}:
+                self._by_tag.setdefault(tag, []).append(event)
+            for item in event.custom.items():
+                self._by_custom.setdefault(item, []).append(event)
 
     def mailgun_accepted(self, provider_id: str, fields: list[tuple[str, str]], recipients: list[str]) -> None:
         tags = [value for key, value in fields if key == "o:tag"]
@@ -92,10 +99,10 @@ class EventLog:
                           custom=dict(personalization.get("custom_args", {})))
 
     # --- reading -----------------------------------------------------------------------------
-    def _visible(self) -> list[Event]:
+    def _visible(self, within: list[Event] | None = None) -> list[Event]:
         now = time.time()
         with self._lock:
-            return [e for e in self._events if e.timestamp + self.delay <= now]
+            return [e for e in (self._events if within is None else within) if e.timestamp + self.delay <= now]
 
     def mailgun_page(self, base_url: str, path: str, query: list[tuple[str, str]]) -> tuple[int, dict]:
         """One page of ``GET /v3/{domain}/events[/{token}]``."""
@@ -122,7 +129,9 @@ class EventLog:
         begin = float(filters["begin"]) if filters.get("begin") else None
         end = float(filters["end"]) if filters.get("end") else None
         out = []
-        for e in self._visible():
+        with self._lock:
+            within = list(self._by_tag.get(filters["tags"].lower(), [])) if filters.get("tags") else None
+        for e in self._visible(within):
             d = e.data
             if filters.get("event") and d.get("event") != filters["event"]:
                 continue
@@ -145,7 +154,9 @@ class EventLog:
         name, value = match.group(2), match.group(3)
         limit = int(params.get("limit", 10))
         found = []
-        for e in self._visible():
+        with self._lock:
+            within = list(self._by_custom.get((name, value), [])) if name else None
+        for e in self._visible(within):
             if (name and e.custom.get(name) == value) or (not name and e.data["to_email"] == value):
                 found.append(dict(e.data, last_event_time=time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                         time.gmtime(e.timestamp))))
