@@ -108,7 +108,7 @@ class Reconciler:
 
     def anything_due(self) -> bool:
         """Cheap check between batches: is an unknown batch of this provider past its settle time?"""
-        if not self.provider.can_reconcile:
+        if not self.can_settle():
             return False
         row = self.store.conn.execute(
             "SELECT MIN(requested_at) FROM batches WHERE edition = ? AND state = 'unknown' AND provider = ? "
@@ -171,10 +171,10 @@ class Reconciler:
             how = f"set MAILER_PROVIDER={sent_by} to check it" if sent_by in RECONCILABLE else \
                 f"{sent_by} cannot say afterwards which messages it took"
             return f"sent through {sent_by}, not {self.provider.name}: {how}"
-        if not batch["tag"]:
-            return "sent before batches were tagged: the provider cannot be asked about it"
         if not self.provider.can_reconcile:
             return f"{self.provider.name} cannot say afterwards which messages it took"
+        if not batch["tag"]:
+            return "sent before batches were tagged: the provider cannot be asked about it"
         return ""
 
     def _note(self, batch_id: int, note: str) -> None:

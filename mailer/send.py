@@ -126,8 +126,9 @@ class SendReport:
         where = f" {where}" if where else ""
         retries = f", {self.retries} retr{'ies' if self.retries != 1 else 'y'}" if self.retries else ""
         rec = self.reconciled
-        settled = (f", {rec.sent + rec.requeued + rec.skipped} lost answer{'s' if rec.sent + rec.requeued != 1 else ''}"
-                   f" reconciled ({rec.sent} had been taken, {rec.requeued} sent again)") if rec.checked else ""
+        n = rec.sent + rec.requeued + rec.skipped
+        settled = (f", {n} reader{'s' if n != 1 else ''} reconciled after a lost answer ({rec.sent} had been "
+                   f"taken, {rec.requeued} sent again)") if rec.checked else ""
         return (f"{self.edition}: {self.sent} sent{where}, {self.failed} failed, {self.unknown} unknown, "
                 f"{self.skipped} skipped{retries}{settled} in {self.elapsed:.1f} s ({self.rate:,.0f} messages/s)")
 
@@ -175,6 +176,7 @@ class SendRun:
         self.wall = wall
         self.reconciler = Reconciler(store, provider, self.edition, settle=self.options.settle, clock=wall)
         self._open_unknown = 0          # unknown batches of this run not yet reconciled
+        self._quiet_until = 0.0         # after the provider could not answer: not before this
         self._reconcile_works = provider.can_reconcile
 
     # --- the run ---------------------------------------------------------------------------------
@@ -242,8 +244,12 @@ class SendRun:
         total.skipped += result.skipped
         self.report.sent += result.sent
         self.report.skipped += result.skipped
+        self.report.unknown = max(0, self.report.unknown - result.sent - result.requeued - result.skipped)
         self._open_unknown = result.waiting
         if result.unsettled and result.notes:
+            # the provider could not answer now: not again between the next batches for a minute
+            self._quiet_until = self.wall() + 60.0
+            self._open_unknown += result.unsettled
             self.progress.note(f"unknown batches not settled now: {result.notes[-1][:200]}")
         if result.checked:
             self.progress.note(f"{result.checked} unknown batch{'es' if result.checked != 1 else ''} checked in "
@@ -304,7 +310,7 @@ class SendRun:
             if claim is None:
                 return
             self.send_claim(claim, key)
-            if self._open_unknown and self.reconciler.anything_due():
+            if self._open_unknown and self.wall() >= self._quiet_until and self.reconciler.anything_due():
                 self.reconcile()         # readers not taken go back to pending: this loop sends them
 
     def send_claim(self, claim: Claim, key: VariantKey) -> None:
@@ -348,7 +354,8 @@ class SendRun:
                      else "not sent again on its own")
             self.progress.note(f"batch {claim.batch_id} ({len(claim.readers)} readers) answer lost, {later}: {err}")
             self.progress.update(r)
-            self.count_batch(bad=not self.settles(claim), why=f"outcome unknown: {err}")
+            if not self.settles(claim):      # one reconciliation can settle is no error at all
+                self.count_batch(bad=True, why=f"outcome unknown: {err}")
             return
         except AuthError as err:
             self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
@@ -373,8 +380,8 @@ class SendRun:
         self._open_unknown += bool(unknown)
         r.by_variant[key.slug] += sent
         self.progress.update(r)
-        self.count_batch(bad=bool(unknown) and not self.settles(claim),
-                         why="the provider did not account for every reader")
+        if not unknown or not self.settles(claim):
+            self.count_batch(bad=bool(unknown), why="the provider did not account for every reader")
         if self.on_batch:
             self.on_batch(r, len(claim.readers))
 

@@ -138,5 +138,5 @@ def test_sigkill_then_send_reconciles_on_its_own(tmp_path, mailgun_server, scena
     assert ledger(root) == {"sent": READERS}
     counts = count_per_address(server)
     assert set(counts.values()) == {1} and len(counts) == READERS
-    assert " 3 lost answers reconciled (" in again.stdout
+    assert " 3 readers reconciled after a lost answer (" in again.stdout
     assert server.invalid == []
