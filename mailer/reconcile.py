@@ -188,7 +188,11 @@ class Reconciler:
     def _settle(self, batch_id: int, rows: list[dict], accepted) -> tuple[int, int, int]:
         name = self.provider.name
         by_address = {a.strip().lower(): mid for a, mid in accepted.items()}
-        by_hash = {address_hash(a): mid for a, mid in by_address.items()}
+        # a reader forgotten since the claim has no address left, only the hash the store
+        # keeps (keyed once the store keys its hashes: then Store.key_for makes it)
+        stored_hash = getattr(self.store, "key_for", address_hash)
+        by_hash = {stored_hash(a): mid for a, mid in by_address.items()} if any(
+            not row["email"] for row in rows) else {}
         stamp = now()
         sent: list[tuple] = []
         requeue: list[tuple] = []

@@ -19,11 +19,14 @@ The ledger
                                    --answer lost--------> unknown
                                    --not attempted------> pending (released)
         pending --reader unsubscribed/forgotten since the plan--> skipped
+        unknown --the provider's events, once settled--> sent | pending (not taken) | skipped
 
     A batch is claimed (rows marked ``sending``, one transaction) *before* its request and
     finished *after* the answer, so a process killed at any moment leaves rows ``sending``;
-    :meth:`Store.recover` turns them into ``unknown`` at the next run, and ``unknown`` rows are
-    only sent again on explicit request (:meth:`Store.resend_unknown`).
+    :meth:`Store.recover` turns them into ``unknown`` at the next run. Each batch keeps a tag
+    of its own and the time of its request, so an ``unknown`` batch can be *reconciled* from
+    the provider's events (:mod:`mailer.reconcile`); otherwise ``unknown`` rows are only sent
+    again on explicit request (:meth:`Store.resend_unknown`).
 """
 from __future__ import annotations
 

@@ -183,3 +183,24 @@ def test_an_old_database_gains_the_tag_columns(tmp_path):
     assert row == {"tag": "", "requested_at": None, "check_note": ""}
     assert explain({"provider": "mailgun", "tag": ""}, 0) == \
         "sent before batches were tagged: the provider cannot be asked about it"
+
+
+def test_a_reader_forgotten_before_the_check_is_matched_by_hash(tmp_path, mailgun_server):
+    root = alliance_with(tmp_path)
+    mailgun_server.reset_next(after_processing=True)      # batch 1: taken, answer lost
+    mailgun_server.reset_next(after_processing=False)     # batch 2: not taken
+    env = api_env(mailgun_server, MAILER_RECONCILE_AFTER="3600")
+    assert mailer(root, "send", WINTER, "--batch-size", "1", "--no-wait", env=env).exit_code == 0
+    with Store(db_path(root)) as store:
+        unknown = {row["batch_id"]: row["email"] for row in store.rows_in_state(WINTER, "unknown")}
+        assert sorted(unknown) == [1, 2]
+        for address in unknown.values():
+            assert store.forget(address) == "forgotten"
+    env["MAILER_RECONCILE_AFTER"] = "0"
+    done = mailer(root, "reconcile", WINTER, env=env)
+    assert done.stdout.splitlines()[0] == (f"{WINTER}: reconciled: 2 unknown batches checked, 1 sent after all, "
+                                           "0 not taken (pending again), 1 skipped (forgotten)")
+    with Store(db_path(root)) as store:
+        rows = {r["batch_id"]: (r["state"], r["reason"]) for r in store.conn.execute(
+            "SELECT batch_id, state, reason FROM ledger WHERE batch_id IN (1, 2)")}
+    assert rows == {1: ("sent", "answer lost; mailgun's events show it was accepted"), 2: ("skipped", "forgotten")}
