@@ -175,6 +175,11 @@ class Reconciler:
             return f"{self.provider.name} cannot say afterwards which messages it took"
         if not batch["tag"]:
             return "sent before batches were tagged: the provider cannot be asked about it"
+        age = self.clock() - epoch_of(batch["requested_at"] or batch["claimed_at"])
+        if age > self.provider.events_kept:
+            # an empty answer could mean "not taken" or "forgotten by now": never guess
+            return (f"requested {age / 86400:.1f} days ago; {self.provider.name} keeps its events for "
+                    f"{self.provider.events_kept / 86400:.0f} days, so its silence proves nothing now")
         return ""
 
     def _note(self, batch_id: int, note: str) -> None:

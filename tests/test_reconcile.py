@@ -204,3 +204,17 @@ def test_a_reader_forgotten_before_the_check_is_matched_by_hash(tmp_path, mailgu
         rows = {r["batch_id"]: (r["state"], r["reason"]) for r in store.conn.execute(
             "SELECT batch_id, state, reason FROM ledger WHERE batch_id IN (1, 2)")}
     assert rows == {1: ("sent", "answer lost; mailgun's events show it was accepted"), 2: ("skipped", "forgotten")}
+
+
+def test_a_batch_older_than_the_providers_event_log_is_not_guessed(tmp_path, mailgun_server):
+    root = alliance_with(tmp_path)
+    mailgun_server.reset_next(after_processing=False)
+    env = api_env(mailgun_server, MAILER_RECONCILE_AFTER="3600")
+    assert mailer(root, "send", WINTER, "--batch-size", "1", "--no-wait", env=env).exit_code == 0
+    with Store(db_path(root)) as store:                 # as if the request were four days old
+        store.conn.execute("UPDATE batches SET claimed_at = '2020-01-01T00:00:00Z', "
+                           "requested_at = '2020-01-01T00:00:00.000Z' WHERE id = 1")
+    done = mailer(root, "reconcile", WINTER, env=api_env(mailgun_server))
+    assert "1 still unknown" in done.stdout.splitlines()[0] and mailgun_server.requests_to("/events") == []
+    assert "mailgun keeps its events for 3 days, so its silence proves nothing now" in done.stdout
+    assert states(root) == {"sent": 4, "unknown": 1}

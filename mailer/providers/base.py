@@ -110,6 +110,7 @@ class Provider(ABC):
     batch_size: int = 1          # most recipients one send() takes
     has_suppressions: bool = False   # True if suppressions() asks the provider (Mailgun, SendGrid)
     can_reconcile: bool = False      # True if accepted() may answer (Mailgun; SendGrid with Email Activity)
+    events_kept: float = 0.0         # seconds the provider surely keeps what accepted() reads
 
     @abstractmethod
     def send(self, batch: Batch) -> Mapping[str, str]:

@@ -56,6 +56,7 @@ class MailgunProvider(Provider):
     batch_size = MAX_RECIPIENTS
     has_suppressions = True
     can_reconcile = True
+    events_kept = 3 * 86400.0        # "at least 3 days" (the events API's description)
 
     def __init__(self, api_key: str, domain: str, *, api_url: str = "", timeout: float | tuple[float, float] = 30.0,
                  page_size: int = 1000, get_retries: int = 4, backoff: float = 0.5,
