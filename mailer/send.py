@@ -213,6 +213,8 @@ class SendRun:
         while True:
             self.send_pending()
             waiting = self.reconcile()
+            # readers who unsubscribed (or were forgotten) while the send ran: skipped, not retried
+            self.report.skipped += self.store.skip_unsendable(self.edition)
             if self.sendable_pending():
                 rounds += 1
                 if rounds > self.options.max_rounds:
