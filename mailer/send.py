@@ -255,7 +255,7 @@ class SendRun:
             self.progress.note(f"unknown batches not settled now: {result.notes[-1][:200]}")
         if result.checked:
             self.progress.note(f"{result.checked} unknown batch{'es' if result.checked != 1 else ''} checked in "
-                               f"{self.provider.name}'s events: {result.sent} readers had been sent, "
+                               f"{self.provider.name}'s events: {result.sent} of their readers had been sent, "
                                f"{result.requeued} go out again")
             self.progress.update(self.report)
         return result
