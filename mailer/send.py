@@ -56,9 +56,8 @@ from typing import Callable, Iterator
 from records.newsletter import VariantKey
 
 from .audiences import key_from_ledger, ledger_phases
-from .compose import Composer
-from .progress import NoProgress
-from .progress import duration
+from .compose import ComposeError, Composer
+from .progress import NoProgress, duration
 from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, ProviderError, RejectedError,
                              TransientError)
 from .reconcile import DEFAULT_SETTLE, Reconciler, ReconcileReport, batch_tag
@@ -195,8 +194,13 @@ class SendRun:
                 r.requeued_unknown = self.store.resend_unknown(self.edition)
             r.planned = self.plan()
             r.skipped += self.store.skip_unsendable(self.edition)
-            self.progress.start(self.store.pending_count(self.edition), self.edition)
             self.reconcile()            # what an earlier run left unknown, if it has settled
+            keys = [key_from_ledger(audience, phases) for audience, phases, _count
+                    in self.store.pending_variants(self.edition)
+                    # an audience removed since the plan: its rows stay pending, listed by status
+                    if audience in self.composer.records.audiences]
+            self.render_all(keys)
+            self.progress.start(self.store.pending_count(self.edition), self.edition)
             self.send_until_settled()
         except SendStopped as stop:
             r.stopped = str(stop)
@@ -275,6 +279,16 @@ class SendRun:
             left = max(0.0, (waiting.next_due or 0) - self.wall())
             if left > 0:
                 self.progress.note(f"still waiting for {self.provider.name}'s events: {duration(left)} left")
+
+    def render_all(self, keys: list[VariantKey]) -> None:
+        """Every variant rendered and checked before the first request, so that a mistake in
+        the edition (an unknown %%placeholder%%) stops the send before anyone gets anything,
+        rather than half-way with a batch in flight."""
+        try:
+            for key in keys:
+                self.composer.variant(key)
+        except ComposeError as err:
+            raise SendStopped(str(err)) from None
 
     def sync_suppressions(self) -> None:
         """The provider's suppressions into the store; if they cannot be read, send nothing."""
@@ -465,6 +479,8 @@ def dry_run(store: Store, composer: Composer, *, suppressed: set[str] | None = N
     :func:`mailer.suppressions.fetch_hashes`)."""
     result = DryRun(Counter(), readers=[] if listing else None)
     planner = composer.planner
+    if suppressed:
+        suppressed = {store.key(digest) for digest in suppressed}      # as the store keeps them
     for s in store.sendable_for(composer.edition.id):
         if s["state"] not in (None, "pending", "skipped"):
             continue

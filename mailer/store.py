@@ -1,16 +1,23 @@
 """The mailer's database: subscribers, consent, suppressions and the send ledger (SQLite, WAL).
 
-One file (``data/mailer.sqlite3`` by default), never committed. The schema is versioned with
-``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store is opened.
+One file (``data/mailer.sqlite3`` by default, created 0600), never committed. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store
+is opened. Every address hash in it is *keyed* (hashing.py): ``k1:`` + HMAC of the address's
+SHA-256 digest; callers hand the store digests (:func:`address_hash`) or addresses.
 
 Subscribers
-    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source)
-    and a status: ``subscribed`` or ``unsubscribed``. Someone is *sendable* when they consented,
-    are subscribed, and their address hash is not in ``suppressions``.
+    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source: a
+    cache of the consent history's newest event) and a status: ``subscribed`` or
+    ``unsubscribed``. Someone is *sendable* when they consented, are subscribed, and their
+    address hash is not in ``suppressions``.
+Consent history
+    ``consent_events``, append-only: given or withdrawn, when, how, the wording. The newest event
+    decides; an import never overrides a later withdrawal (importer.py).
 Suppressions
-    SHA-256 hashes of addresses that must never be written to again: unsubscribed, forgotten
-    (erased: the subscriber row is deleted and only the hash stays) or suppressed by a provider
-    (bounce, complaint). No import makes a suppressed address sendable again.
+    Keyed hashes of addresses that must never be written to again: unsubscribed, forgotten
+    (erased: the subscriber row, consent history and the ledger's link are deleted and only the
+    hash stays) or suppressed by a provider (bounce, complaint). No import makes a suppressed
+    address sendable again.
 The ledger
     One row per (edition, address hash): nobody gets two emails of one edition. States::
 
@@ -31,7 +38,6 @@ The ledger
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 import time
@@ -39,6 +45,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
+
+from .erasure import redact_everywhere
+from .hashing import PREFIX, Keyer, address_digest, candidates, fingerprint
+from .private import open_private, private_dir, tighten
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
 
@@ -104,7 +114,43 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX ledger_sending ON ledger (batch_id) WHERE state = 'sending'",
         "CREATE INDEX ledger_subscriber ON ledger (subscriber_id)",
     ],
-    [  # 2 (issue 12): each batch's tag and request time, so a lost answer can be reconciled
+    [  # 2: consent history, append-only; rows that predate it become its first events
+        """CREATE TABLE consent_events (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            address_hash TEXT NOT NULL,           -- no address: a withdrawal outlives the subscriber row
+            given        INTEGER NOT NULL CHECK (given IN (0, 1)),
+            at           TEXT NOT NULL,           -- when it was given or withdrawn, UTC, YYYY-MM-DDTHH:MM:SSZ
+            source       TEXT NOT NULL,           -- import | sign-up form | one-click | preference centre | office | provider
+            detail       TEXT NOT NULL DEFAULT '',  -- e.g. the import file and row
+            wording      TEXT,                    -- the consent wording or its version, when known
+            recorded_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX consent_events_newest ON consent_events (address_hash, at, id)",
+        # append-only: the history is evidence (UK GDPR art. 7(1)); only erasure may delete it
+        """CREATE TRIGGER consent_events_append_only BEFORE UPDATE OF given, at, source, detail, wording ON consent_events
+           BEGIN SELECT RAISE(ABORT, 'consent_events is append-only'); END""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT address_hash, 1, COALESCE(consent_date || 'T00:00:00Z', created_at), 'import',
+                  consent_source, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers WHERE consent = 1 ORDER BY id""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT address_hash, 0, updated_at, 'import', 'withdrawn before the history was kept',
+                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers WHERE consent = 0 ORDER BY id""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT s.address_hash, 0, s.unsubscribed_at,
+                  CASE x.source WHEN 'one-click' THEN 'one-click' WHEN 'mailgun' THEN 'provider'
+                       WHEN 'sendgrid' THEN 'provider' ELSE 'office' END,
+                  'unsubscribed before the history was kept' || CASE WHEN x.source IS NULL OR x.source = ''
+                       THEN '' ELSE ' (' || x.source || ')' END,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers s LEFT JOIN suppressions x ON x.address_hash = s.address_hash
+           WHERE s.status = 'unsubscribed' AND s.unsubscribed_at IS NOT NULL ORDER BY s.id""",
+    ],
+    [  # 3: settings of the database itself: the fingerprint of the address hash key (hashing.py)
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ],
+    [  # 4 (issue 12): each batch's tag and request time, so a lost answer can be reconciled
         # tag: unique to the batch, sent with it (Mailgun o:tag, SendGrid custom_args)
         "ALTER TABLE batches ADD COLUMN tag TEXT NOT NULL DEFAULT ''",
         # when the (last) request of the batch began, UTC, ISO with milliseconds; for a batch
@@ -116,6 +162,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX batches_unknown ON batches (edition, requested_at) WHERE state = 'unknown'",
     ],
 ]
+# Tables holding address hashes: re-keyed together when a database from before keying is opened.
+HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", "school", "roles",
@@ -136,8 +184,10 @@ def normalise(address: str) -> str:
 
 
 def address_hash(address: str) -> str:
-    """SHA-256 of the normalised address, hex: what stays after an address is forgotten."""
-    return hashlib.sha256(normalise(address).encode("utf-8")).hexdigest()
+    """The address *digest*, SHA-256 of the normalised address, hex: what unsubscribe links
+    carry and what callers hand to the store's ``*_hash`` methods. The store keeps only the
+    keyed hash of it (hashing.py; :meth:`Store.key`)."""
+    return address_digest(address)
 
 
 def now() -> str:
@@ -158,6 +208,39 @@ def epoch_of(stamp: str) -> float:
 
 def split_words(text: str) -> list[str]:
     return text.split() if text else []
+
+
+CONSENT_SOURCES = ("import", "sign-up form", "one-click", "preference centre", "office", "provider")
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One entry of a subscriber's consent history: given or withdrawn, when, how."""
+
+    given: bool
+    at: dt.datetime                 # timezone-aware, UTC
+    source: str                     # one of CONSENT_SOURCES (others are accepted and kept as written)
+    detail: str = ""                # e.g. "winter.csv row 12", the form's page, who in the office
+    wording: str | None = None      # the consent wording or its version, when known
+
+
+def utc_text(at: dt.datetime | dt.date) -> str:
+    """A moment as stored: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as text). A naive datetime is
+    taken as UTC; a date as its midnight UTC."""
+    if not isinstance(at, dt.datetime):
+        at = dt.datetime(at.year, at.month, at.day, tzinfo=dt.timezone.utc)
+    elif at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+# The newest consent event of an address hash ``h``: later ``at`` wins, then the later entry.
+NEWEST_CONSENT = ("SELECT given, at, source, detail FROM consent_events WHERE address_hash = {h} "
+                  "ORDER BY at DESC, id DESC LIMIT 1")
 
 
 @dataclass(frozen=True)
@@ -181,11 +264,19 @@ class Claim:
 class Store:
     """A connection to the mailer's database; use as a context manager or call close()."""
 
-    def __init__(self, path: Path | str, *, create: bool = True):
+    def __init__(self, path: Path | str, *, create: bool = True, env: Mapping[str, str] | None = None):
         self.path = Path(path)
+        self._keyer: Keyer | None = None
+        self.key_problem = ""           # why there is no hash key (said when one is needed)
         if not create and not self.path.exists():
             raise StoreError(f"no database at {self.path}; import subscribers first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        # personal data: the file is made 0600 before SQLite opens it, and SQLite gives its
+        # -wal and -shm files the database file's mode; older files are tightened
+        if not self.path.exists():
+            open_private(self.path, "ab").close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            tighten(f"{self.path}{suffix}")
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0,
                                     check_same_thread=False)
@@ -196,6 +287,8 @@ class Store:
         # No FOREIGN KEY clauses: enforcing them tripled the cost of planning a send; the two
         # references (ledger -> subscribers, ledger -> batches) are kept by this module alone.
         self.migrate()
+        self._env = env
+        self._find_key(env)
 
     # --- plumbing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -218,6 +311,15 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """A transaction, or the caller's when one is open (the importer writes events inside its own)."""
+        if self.conn.in_transaction:
+            yield self.conn
+        else:
+            with self.transaction() as conn:
+                yield conn
+
     @property
     def version(self) -> int:
         return self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -232,6 +334,67 @@ class Store:
                 for statement in MIGRATIONS[number - 1]:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
+
+    # --- keyed address hashes (hashing.py) -----------------------------------------------------
+    def _find_key(self, env: Mapping[str, str] | None) -> None:
+        """The hash key whose fingerprint the database holds, from the environment; a database
+        from before keying is re-keyed now (its digests get the key). No key is no error
+        until one is needed: reading counts or a status needs none."""
+        from .tokens import MAKE_ONE, SecretError
+        try:
+            offered = candidates(env)
+        except SecretError as err:
+            self.key_problem = str(err)
+            return
+        stored = self._meta("hash_key")
+        if not offered:
+            self.key_problem = ("MAILER_SECRET is not set: the database keeps addresses only as hashes keyed with "
+                                f"it (and unsubscribe links are signed with it); set it and keep it (make one "
+                                f"with: {MAKE_ONE})")
+            return
+        if stored is None:
+            self._rekey(Keyer(offered[0].key))
+            return
+        match = next((c for c in offered if fingerprint(c.key) == stored), None)
+        if match is None:
+            self.key_problem = (f"{self.path}: its address hashes were keyed with another secret than "
+                                f"{', '.join(c.variable for c in offered)}: set MAILER_HASH_KEY to the "
+                                "MAILER_SECRET in use when the database was started (or list that secret in "
+                                "MAILER_SECRET_OLD); without it no unsubscribed or erased address is recognised")
+            return
+        self._keyer = Keyer(match.key)
+
+    def _rekey(self, keyer: Keyer) -> None:
+        """Key a new database, or one from before keying: every plain digest gets the key."""
+        with self.transaction() as conn:
+            already = self._meta("hash_key")            # another process keyed it meanwhile?
+            if already is None:
+                conn.create_function("mailer_key", 1, keyer, deterministic=True)
+                for table in HASHED_TABLES:
+                    conn.execute(f"UPDATE {table} SET address_hash = mailer_key(address_hash) "
+                                 f"WHERE address_hash NOT LIKE '{PREFIX}%'")
+                conn.execute("INSERT INTO meta (name, value) VALUES ('hash_key', ?)", (keyer.fingerprint,))
+        if already is None or already == keyer.fingerprint:
+            self._keyer = keyer
+        else:
+            self._find_key(self._env)
+
+    def _meta(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def keyer(self) -> Keyer:
+        if self._keyer is None:
+            raise StoreError(self.key_problem)
+        return self._keyer
+
+    def key(self, digest_or_hash: str) -> str:
+        """The stored (keyed) hash for a digest; a stored hash is returned as it is."""
+        return digest_or_hash if digest_or_hash.startswith(PREFIX) else self.keyer(digest_or_hash)
+
+    def key_for(self, address: str) -> str:
+        return self.keyer.address(address)
 
     # --- subscribers ---------------------------------------------------------------------------
     def subscriber(self, address: str) -> sqlite3.Row | None:
@@ -268,35 +431,50 @@ class Store:
         return out
 
     def suppression(self, hash_: str) -> sqlite3.Row | None:
+        """The suppression of an address digest (or stored hash), if any."""
         return self.conn.execute("SELECT * FROM suppressions WHERE address_hash = ?",
-                                 (hash_,)).fetchone()
+                                 (self.key(hash_),)).fetchone()
 
     def suppress_hash(self, hash_: str, reason: str, source: str = "") -> bool:
         """Record a suppression; True if it is new. The first reason recorded is kept."""
         cur = self.conn.execute(
             "INSERT INTO suppressions (address_hash, reason, source, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (address_hash) DO NOTHING", (hash_, reason, source, now()))
+            "ON CONFLICT (address_hash) DO NOTHING", (self.key(hash_), reason, source, now()))
         return cur.rowcount == 1
 
     def unsubscribe_hash(self, hash_: str, source: str = "") -> str:
         """Unsubscribe by address hash (what a token carries). Returns what happened:
         ``unsubscribed``, ``already`` (was unsubscribed or suppressed) or ``suppressed`` (no
         subscriber with that hash: the suppression is recorded so no import adds it)."""
+        hash_ = self.key(hash_)
         with self.transaction() as conn:
             row = conn.execute("SELECT id, status FROM subscribers WHERE address_hash = ?",
                                (hash_,)).fetchone()
             new = self.suppress_hash(hash_, "unsubscribed", source)
-            if row is None:
-                return "suppressed" if new else "already"
-            if row["status"] == "unsubscribed":
+            if row is None and not new or row is not None and row["status"] == "unsubscribed":
                 return "already"
+            self._withdraw(conn, [hash_], source)
+            if row is None:
+                return "suppressed"
             stamp = now()
             conn.execute("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
                          "updated_at = ? WHERE id = ?", (stamp, stamp, row["id"]))
             return "unsubscribed"
 
-    def unsubscribe(self, address: str, source: str = "command line") -> str:
-        return self.unsubscribe_hash(address_hash(address), source)
+    def unsubscribe(self, address: str, source: str = "office") -> str:
+        return self.unsubscribe_hash(self.key_for(address), source)
+
+    @staticmethod
+    def _withdraw(conn: sqlite3.Connection, hashes: list[str], source: str, detail: str = "") -> None:
+        """A withdrawal event now for each hash whose newest event is not already one."""
+        kind = source if source in CONSENT_SOURCES else "one-click" if "unsubscribe" in source else \
+            "provider" if source in ("mailgun", "sendgrid") else "office"
+        detail = detail or ("" if kind == source else source)
+        stamp = now()
+        conn.execute("INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at) "
+                     "SELECT value, 0, ?, ?, ?, ? FROM json_each(?) WHERE COALESCE(("
+                     + NEWEST_CONSENT.format(h="value").replace("given, at, source, detail", "given")
+                     + "), 1) = 1", (stamp, kind, detail, stamp, json.dumps(hashes)))
 
     def apply_suppressions(self, entries: Iterable[tuple[str, str]], source: str) -> dict[str, tuple[int, int]]:
         """Record a provider's suppressions: (address hash, reason) pairs, one transaction.
@@ -306,7 +484,7 @@ class Store:
         sendable and no longer are)."""
         by_reason: dict[str, list[str]] = {}
         for hash_, reason in entries:
-            by_reason.setdefault(reason, []).append(hash_)
+            by_reason.setdefault(reason, []).append(self.key(hash_))
         out: dict[str, tuple[int, int]] = {}
         stamp = now()
         with self.transaction() as conn:
@@ -323,6 +501,7 @@ class Store:
                         "ON CONFLICT (address_hash) DO NOTHING",
                         (reason, source, stamp, json.dumps(chunk))).rowcount
                     if reason == "unsubscribed":
+                        self._withdraw(conn, chunk, "provider", source)
                         conn.execute(f"UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
                                      f"updated_at = ? WHERE status = 'subscribed' AND address_hash IN ({marks})",
                                      (stamp, stamp, *chunk))
@@ -332,14 +511,14 @@ class Store:
     def forget(self, address: str, source: str = "command line") -> str:
         """Erase a subscriber's personal data; keep only the hash as a suppression.
         Returns ``forgotten``, ``already`` or ``suppressed`` (not in the database)."""
-        hash_ = address_hash(address)
+        hash_ = self.key_for(address)
         self.conn.execute("PRAGMA secure_delete = ON")     # overwrite what is deleted, not just unlink it
         try:
-            return self._forget(hash_, source)
+            return self._forget(hash_, source, normalise(address))
         finally:
             self.conn.execute("PRAGMA secure_delete = OFF")
 
-    def _forget(self, hash_: str, source: str) -> str:
+    def _forget(self, hash_: str, source: str, address: str) -> str:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
             previous = self.suppression(hash_)
@@ -348,20 +527,82 @@ class Store:
             elif previous["reason"] != "forgotten":
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
-            if row is None:
-                return "already" if previous is not None else "suppressed"
-            # ledger rows keep only the hash; none of them can be sent again
-            conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
-                         "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
-            conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
-            conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
+            if row is not None:
+                conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
+                             "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
+                conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            # the ledger keeps its counts, but not even the keyed hash: only the suppression links to them
+            conn.execute("UPDATE ledger SET address_hash = 'forgotten:' || id, subscriber_id = NULL "
+                         "WHERE address_hash = ?", (hash_,))
+            redact_everywhere(conn, address)
         # erased data must not linger in free pages or in old page copies in the write-ahead log
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if row is None:
+            return "already" if previous is not None else "suppressed"
         return "forgotten"
 
+    # --- consent history ------------------------------------------------------------------------
+    def add_consent_event(self, email: str, *, given: bool, at: dt.datetime, source: str,
+                          detail: str = "", wording: str | None = None) -> None:
+        """Append one consent event for ``email`` (which need not be a subscriber yet).
+
+        The history is append-only and the newest event (by ``at``, then by entry) decides: a
+        subscriber is sendable only while it is "given". The subscriber row's consent columns
+        are kept in step as a cache (sending reads them). A "given" event that becomes the
+        newest, from any source but an import, also ends an earlier unsubscribe: the person
+        asked again (bounces, complaints and erasure stay suppressed)."""
+        self.add_consent_event_hash(self.key_for(email), given=given, at=at, source=source,
+                                    detail=detail, wording=wording)
+
+    def add_consent_event_hash(self, hash_: str, *, given: bool, at: dt.datetime | dt.date, source: str,
+                               detail: str = "", wording: str | None = None) -> None:
+        hash_ = self.key(hash_)
+        with self._atomic() as conn:
+            conn.execute("INSERT INTO consent_events (address_hash, given, at, source, detail, wording, "
+                         "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (hash_, int(bool(given)), utc_text(at), source, detail, wording, now()))
+            self._sync_consent(conn, hash_, resubscribe=given and source != "import")
+
+    def _sync_consent(self, conn: sqlite3.Connection, hash_: str, *, resubscribe: bool = False) -> None:
+        """Bring the subscriber row's consent cache in line with the newest event."""
+        newest = conn.execute(NEWEST_CONSENT.format(h="?"), (hash_,)).fetchone()
+        if newest is None:
+            return
+        stamp = now()
+        if newest["given"]:
+            day = newest["at"][:10]
+            conn.execute("UPDATE subscribers SET consent = 1, consent_date = ?, updated_at = ?, "
+                         "consent_source = CASE WHEN ? = 'import' THEN consent_source ELSE ? END "
+                         "WHERE address_hash = ? AND (consent = 0 OR consent_date IS NOT ?)",
+                         (day, stamp, newest["source"], newest["source"], hash_, day))
+            if resubscribe:
+                conn.execute("UPDATE subscribers SET status = 'subscribed', unsubscribed_at = NULL, "
+                             "updated_at = ? WHERE address_hash = ? AND status = 'unsubscribed'", (stamp, hash_))
+                conn.execute("DELETE FROM suppressions WHERE address_hash = ? AND reason = 'unsubscribed'",
+                             (hash_,))
+        else:
+            conn.execute("UPDATE subscribers SET consent = 0, consent_date = NULL, updated_at = ? "
+                         "WHERE address_hash = ? AND consent = 1", (stamp, hash_))
+
+    def consent_history(self, email: str) -> list["ConsentEvent"]:
+        """Every consent event of ``email``, oldest first (the last one decides)."""
+        return self.consent_history_hash(self.key_for(email))
+
+    def consent_history_hash(self, hash_: str) -> list["ConsentEvent"]:
+        return [ConsentEvent(bool(r["given"]), parse_utc(r["at"]), r["source"], r["detail"], r["wording"])
+                for r in self.conn.execute("SELECT given, at, source, detail, wording FROM consent_events "
+                                           "WHERE address_hash = ? ORDER BY at, id", (self.key(hash_),))]
+
+    def consent_given(self, email: str) -> bool:
+        """True when the newest consent event of ``email`` is "given"."""
+        newest = self.conn.execute(NEWEST_CONSENT.format(h="?"), (self.key_for(email),)).fetchone()
+        return bool(newest and newest["given"])
+
     def sends_of(self, hash_: str) -> list[sqlite3.Row]:
-        return self.conn.execute("SELECT edition, state, updated_at FROM ledger WHERE address_hash = ? "
-                                 "ORDER BY id", (hash_,)).fetchall()
+        return self.conn.execute("SELECT edition, state, updated_at, message_id FROM ledger WHERE address_hash = ? "
+                                 "ORDER BY id", (self.key(hash_),)).fetchall()
 
     # --- the ledger -----------------------------------------------------------------------------
     def plan(self, edition: str, rows: Iterable[tuple[int, str, str, str]], *, chunk: int = 5000) -> int:
@@ -381,7 +622,7 @@ class Store:
         with self.transaction() as conn:
             buffer: list[tuple] = []
             for subscriber_id, hash_, audience, phases in rows:
-                buffer.append((edition, subscriber_id, hash_, audience, phases, stamp, stamp))
+                buffer.append((edition, subscriber_id, self.key(hash_), audience, phases, stamp, stamp))
                 if len(buffer) >= chunk:
                     conn.executemany(sql, buffer)
                     buffer.clear()
@@ -549,5 +790,6 @@ def exists(path: Path | str) -> bool:
     return Path(path).is_file()
 
 
-__all__ = ["Store", "StoreError", "Claim", "Reader", "normalise", "address_hash", "STATES", "stamp_ms", "epoch_of",
+__all__ = ["Store", "StoreError", "Claim", "Reader", "ConsentEvent", "CONSENT_SOURCES", "normalise", "address_hash", "STATES",
+           "stamp_ms", "epoch_of",
            "SCHEMA_VERSION", "MIGRATIONS", "split_words", "SENDABLE"]

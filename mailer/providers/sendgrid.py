@@ -34,6 +34,13 @@ PAGE_SIZE = 500                                  # the most SendGrid's suppressi
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribe"), ("bounces", "bounce"), ("spam_reports", "complaint"))
 MAX_PAGES = 100_000
 ACTIVITY_LIMIT = 1000                            # the most /v3/messages returns: a batch's worth
+
+
+def no_tracking() -> dict:
+    """Click, open, subscription (SendGrid's own unsubscribe footer: ours is in the message) and
+    Google Analytics tracking, each explicitly off."""
+    return {"click_tracking": {"enable": False, "enable_text": False}, "open_tracking": {"enable": False},
+            "subscription_tracking": {"enable": False}, "ganalytics": {"enable": False}}
 # Headers SendGrid will not take in "headers" (it sets them itself), plus Message-ID (see above).
 _NOT_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type", "content-transfer-encoding",
                 "to", "from", "subject", "reply-to", "cc", "bcc", "message-id"}
@@ -119,6 +126,8 @@ class SendgridProvider(Provider):
             "from": _mailbox(sender.address, sender.name),
             "subject": variant.subject,
             "content": content,
+            # readers never consented to tracking: off in every request, whatever the account says
+            "tracking_settings": no_tracking(),
         }
         if sender.reply_to:
             payload["reply_to"] = _mailbox(sender.reply_to)
