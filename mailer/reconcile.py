@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .providers.base import AuthError, CannotReconcile, Lookup, Provider, ProviderError, TransientError
-from .store import Store, address_hash, epoch_of, now, stamp_ms
+from .store import Store, epoch_of, now, stamp_ms
 
 DEFAULT_SETTLE = 1800.0          # seconds: Mailgun's "threshold age (e.g. half an hour)" for events
 EVENT_MARGIN = 300.0             # the event search begins this long before the claim (clock skew)
@@ -193,18 +193,15 @@ class Reconciler:
     def _settle(self, batch_id: int, rows: list[dict], accepted) -> tuple[int, int, int]:
         name = self.provider.name
         by_address = {a.strip().lower(): mid for a, mid in accepted.items()}
-        # a reader forgotten since the claim has no address left, only the hash the store
-        # keeps (keyed once the store keys its hashes: then Store.key_for makes it)
-        stored_hash = getattr(self.store, "key_for", address_hash)
-        by_hash = {stored_hash(a): mid for a, mid in by_address.items()} if any(
-            not row["email"] for row in rows) else {}
         stamp = now()
         sent: list[tuple] = []
         requeue: list[tuple] = []
         skip: list[tuple] = []
         for row in rows:
+            # a reader forgotten since the claim has left no address (nor hash) to match:
+            # skipped either way, and never written to again
             email = (row["email"] or "").lower()
-            mid = by_address.get(email) if email else by_hash.get(row["address_hash"])
+            mid = by_address.get(email) if email else None
             if mid is not None:
                 sent.append((mid, f"answer lost; {name}'s events show it was accepted", stamp, row["id"]))
             elif email:
