@@ -22,6 +22,7 @@ The site, for an alliance of any size (5,000 courses stay quick to build and to 
     newsletters/index.md            the newsletter archive
     newsletters/<id>.md             one page per edition
     accessibility.md                the accessibility statement
+    join.md                         join the mailing list: the form posting to the subscription service
 
 Beside the pages (written by pipeline.generate, not from templates): the iCalendar feeds
 (calendar/all.ics, calendar/<strand>.ics, calendar/courses/<course>.ics, see calendar.py) and
@@ -43,6 +44,7 @@ from records.schema import SLE, Course
 from records.tree import Records
 
 from . import calendar as feeds
+from .join import join_form
 
 NEXT_ON_HOME = 6          # upcoming courses on the home page
 NEWS_ON_HOME = 3          # latest stories on the home page
@@ -63,6 +65,7 @@ class Paths:
     news = Markup("news/index.md")
     newsletters = Markup("newsletters/index.md")
     accessibility = Markup("accessibility.md")
+    join = Markup("join.md")
     prospectus = Markup("prospectus.pdf")
     all_feed = Markup(feeds.ALL_FEED)
 
@@ -310,9 +313,13 @@ def accessibility(ix: Index) -> list[Page]:
     return [Page(Paths.accessibility, "accessibility.md.j2", {})]
 
 
+def join(ix: Index) -> list[Page]:
+    return [Page(Paths.join, "join.md.j2", {"form": join_form(ix.records)}, "content/alliance.yml")]
+
+
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
-    accessibility]
+    accessibility, join]
 
 
 # --- the nav: sections only -------------------------------------------------------------------
@@ -335,7 +342,8 @@ def nav() -> list[Any]:
 
 # gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
 NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
-              "/accessibility.md"]      # linked from every page's footer
+              "/accessibility.md",       # linked from every page's footer
+              "/join.md"]                # linked from the home page and the newsletter archive
 
 
 def site(records: Records, today: dt.date) -> Site:
