@@ -8,13 +8,9 @@
                                   [--batch-size N] [--outbox DIR] [--quiet]
     python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
-<<<<<<< HEAD
     python -m mailer reconcile EDITION [--wait]
-    python -m mailer serve [--host H] [--port P]
-=======
     python -m mailer serve [--host H] [--port P] [--workers N]
     python -m mailer inbox MBOX-OR-MAILDIR [--dry-run]
->>>>>>> main
 
 The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
 (outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
