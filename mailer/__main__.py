@@ -8,12 +8,14 @@
                                   [--batch-size N] [--outbox DIR] [--quiet]
     python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
+    python -m mailer reconcile EDITION [--wait]
     python -m mailer serve [--host H] [--port P] [--workers N]
     python -m mailer inbox MBOX-OR-MAILDIR [--dry-run]
 
 The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
 (outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
-MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE; unsubscribe links need MAILER_SECRET.
+MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE, MAILER_RECONCILE_AFTER; unsubscribe links need
+MAILER_SECRET.
 
 Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 """
@@ -30,7 +32,7 @@ import click
 from records.newsletter import audience_for
 
 from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secrets_or_fail
-from .cli_send import send, status, sync
+from .cli_send import reconcile, send, status, sync
 from .private import open_private
 from .spreadsheet import neutralise, tsv_line
 from .store import Store
@@ -265,7 +267,7 @@ def inbox(obj: Context, mailbox: Path, dry_run: bool) -> None:
         click.echo(line)
 
 
-for command in (send, sync, status):        # mailer/cli_send.py
+for command in (send, sync, status, reconcile):        # mailer/cli_send.py
     cli.add_command(command)
 
 
