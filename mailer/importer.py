@@ -269,6 +269,20 @@ class Importer:
             "consent_source": _clean(get("source"), "source") or source,
         }
 
+    def write_rows(self, rows, result: ImportResult) -> None:
+        """Rows already read and checked (row number, the dict :meth:`_row` makes), e.g. from a
+        form export through a mapping (form_import.py): written as a CSV's rows are."""
+        stamp = now()
+        with self.store.transaction() as conn:
+            chunk: list[tuple[int, dict]] = []
+            for item in rows:
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    self._write(conn, chunk, result, stamp)
+                    chunk = []
+            if chunk:
+                self._write(conn, chunk, result, stamp)
+
     def _write(self, conn, chunk: list[tuple[int, dict]], result: ImportResult, stamp: str) -> None:
         emails = list({row["email"] for _, row in chunk})
         marks = ",".join("?" * len(emails))

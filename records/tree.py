@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
+from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue, Vocabulary)
@@ -31,6 +32,8 @@ class Records:
     news: list[NewsItem] = field(default_factory=list)          # newest first
     audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
     editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
+    impact: ImpactChoice | None = None                            # content/impact.yml (impact.py)
+    impact_published: PublishedImpact | None = None               # content/impact-published.yml
     # folder -> ids of every well-named record file in it, valid or not: references are checked
     # against these, so one broken SLE file does not also make every course naming it "unknown"
     ids: dict[str, set[str]] = field(default_factory=dict)
@@ -284,6 +287,16 @@ def _schools(root: Path, problems: Problems) -> dict[str, School]:
     return out
 
 
+def _single(root: Path, rel: str, model: type[Record], problems: Problems) -> Record | None:
+    """An optional file holding one record (content/impact.yml and its generated partner)."""
+    doc = _yaml_mapping(root, rel, problems, required=False)
+    if doc is None:
+        return None
+    record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                       problems=problems)
+    return _keep(record, Path(rel).stem, doc.path, doc.data)
+
+
 def _alliance(root: Path, problems: Problems) -> Alliance | None:
     doc = _yaml_mapping(root, "content/alliance.yml", problems, required=True)
     if doc is None:
@@ -313,6 +326,8 @@ def load_core(root: Path, problems: Problems) -> Records:
         board=_board(root, problems),
         audiences=_keyed(root, "content/audiences.yml", Audience, problems),
         ids={"content/schools": set(schools)},
+        impact=_single(root, IMPACT_FILE, ImpactChoice, problems),
+        impact_published=_single(root, PUBLISHED_FILE, PublishedImpact, problems),
     )
 
 
