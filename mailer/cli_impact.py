@@ -87,7 +87,7 @@ def suggest_command(obj: Context, file: Path, kind: str, name: str | None, force
             course_titles={" ".join(c.title.split()).casefold(): i for i, c in recs.courses.items()})
     except FormError as err:
         fail(f"{file.name}: {err}")
-    todo = (f"{unplaced} thing{'s' if unplaced != 1 else ''} marked ? need a person"
+    todo = (f"{unplaced} thing{'s' if unplaced != 1 else ''} marked ? need{'s' if unplaced == 1 else ''} a person"
             if unplaced else "everything placed; check it all the same")
     if name is None:
         click.echo(text, nl=False)

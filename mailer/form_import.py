@@ -153,6 +153,9 @@ def import_evaluations(store: Store, export: Export, mapping: Mapping, vocab: Vo
     result = EvaluationResult()
     _check_header(translator, result.messages)
     fixed = course or mapping.course
+    if fixed is None and "course" not in translator.fields.values():
+        raise FormError(f"which course are these evaluations about? Give --course ID (or "
+                        f"`course:` in {mapping.path}, or map a question to course)")
     stamp = now()
     source = mapping.source or export.path.name
     with store.transaction() as conn:

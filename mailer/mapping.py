@@ -98,6 +98,7 @@ class Mapping:
     columns: dict[str, str]                     # answer_key(question) -> field
     questions: dict[str, str]                   # answer_key(question) -> the question as written
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)   # field -> key -> meaning
+    written: dict[str, dict[str, str]] = field(default_factory=dict)   # field -> key -> as written
     wording: dict[str, str] = field(default_factory=dict)   # consent key -> wording as written
     source: str = ""
     day_first: bool = True
@@ -191,9 +192,6 @@ def _columns(mapping: Mapping, data: dict, vocab: Vocab, error) -> None:
         mapping.columns[key] = target
         mapping.questions[key] = str(question)
     placed = set(mapping.columns.values())
-    if mapping.kind == "evaluations" and "course" not in placed and mapping.course is None:
-        error(("columns",), "say which course the answers are about: `course: <id>` at the top, "
-              "or a question mapped to course")
     for required in REQUIRED[mapping.kind]:
         if required not in placed and columns and not any(
                 str(v).strip() == UNPLACED for v in columns.values()):
@@ -214,10 +212,12 @@ def _answers(mapping: Mapping, data: dict, vocab: Vocab, error) -> None:
             error(("answers", field_name), "should list answers, one per line: \"the answer\": meaning")
             continue
         out = mapping.answers.setdefault(field_name, {})
+        written = mapping.written.setdefault(field_name, {})
         for answer, meaning in table.items():
             loc = ("answers", field_name, answer)
             try:
                 out[answer_key(answer)] = meaning_of(field_name, meaning, vocab)
+                written[answer_key(answer)] = " ".join(str(answer).split())
             except ValueError as err:
                 error(loc, str(err))
                 continue

@@ -134,8 +134,11 @@ def meaning(target: str, answer: str, vocab: Vocab, school_names: dict[str, str]
         if word in known:
             return None, ""                          # a vocabulary word: needs no line
         found = [w for w in known if re.search(rf"\b{re.escape(w.replace('-', ' '))}\b", key)]
-        found += [w for s, w in SYNONYMS.get(target, {}).items()
-                  if re.search(rf"\b{re.escape(s)}\b", key) and w in known and w not in found]
+        if not found:                                # the longest school word that fits
+            for synonym, w in sorted(SYNONYMS.get(target, {}).items(), key=lambda kv: -len(kv[0])):
+                if re.search(rf"\b{re.escape(synonym)}\b", key) and w in known:
+                    found = [w]
+                    break
         if found:
             return (found[0] if len(found) == 1 else found), ""
         close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)

@@ -136,13 +136,17 @@ class Translator:
             try:
                 number = float(text)
             except ValueError:
-                number = 0
+                number = 0.0
             if number.is_integer() and 1 <= number <= 5:
                 return int(number)
             raise ValueError(f"{text!r} is not a rating from 1 to 5; add it under answers: rating: "
                              f"in {self.mapping.path}")
-        options = [*table.keys(), *self.vocab.words(target)]
-        raise ValueError(f"unknown answer {text!r}{did_you_mean(key, options)}; add it under "
+        written = self.mapping.written.get(target, {})
+        options = {**{k: written.get(k, k) for k in table}, **{w: w for w in self.vocab.words(target)}}
+        close = did_you_mean(key, options)
+        if close:                        # name the answer as the mapping writes it
+            close = f"; did you mean {options[close.split(chr(39))[1]]!r}?"
+        raise ValueError(f"unknown answer {text!r}{close}; add it under "
                          f"answers: {target}: in {self.mapping.path}")
 
 
