@@ -73,12 +73,14 @@ class ImportResult:
 class Vocab:
     roles: tuple[str, ...] = tuple(DEFAULT_VOCABULARY["roles"])
     phases: tuple[str, ...] = tuple(DEFAULT_VOCABULARY["phases"])
-    interests: tuple[str, ...] = tuple(STRANDS)
+    # strand ids, and specialisms ("send", "maths"): what a questionnaire asks people about
+    interests: tuple[str, ...] = tuple(dict.fromkeys([*STRANDS, *DEFAULT_VOCABULARY["specialisms"]]))
 
     @classmethod
     def from_records(cls, records) -> "Vocab":
         vocab = records.vocabulary
-        return cls(tuple(vocab.roles), tuple(vocab.phases), tuple(STRANDS))
+        return cls(tuple(vocab.roles), tuple(vocab.phases),
+                   tuple(dict.fromkeys([*STRANDS, *vocab.specialisms])))
 
 
 class RowError(ValueError):
@@ -263,7 +265,7 @@ class Importer:
             "school": _clean(get("school"), "school"),
             "roles": _words(get("roles"), "roles", self.vocab.roles, "role"),
             "phases": _words(get("phases"), "phases", self.vocab.phases, "phase"),
-            "interests": _words(get("interests"), "interests", self.vocab.interests, "interest (a strand)"),
+            "interests": _words(get("interests"), "interests", self.vocab.interests, "interest (a strand or specialism)"),
             "consent": consent,
             "consent_date": consent_date,
             "consent_source": _clean(get("source"), "source") or source,
