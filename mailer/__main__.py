@@ -31,9 +31,10 @@ import click
 
 from records.newsletter import audience_for
 
-from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secret_or_fail
+from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secrets_or_fail
 from .cli_impact import evaluations, mapping_group, report
 from .cli_send import send, status, sync
+from .private import open_private
 from .store import Store, address_hash
 
 
@@ -130,7 +131,7 @@ def export(obj: Context, address: str | None, out: Path | None) -> None:
         address = parse_address(address)
     if not obj.db.exists():
         fail("no database yet: import a CSV first")
-    handle = open(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+    handle = open_private(out, "w", encoding="utf-8", newline="") if out else sys.stdout
     try:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(EXPORT_COLUMNS)
@@ -203,12 +204,15 @@ def forget(obj: Context, address: str) -> None:
 @click.pass_obj
 def preview(obj: Context, edition: str, out: Path | None) -> None:
     """Write each variant of EDITION as .html and .txt, with a summary of recipients per variant."""
+    from .compose import ComposeError
     from .preview import summary_text, write_preview
     composer = make_composer(obj, edition, secret=None)
     out = out or obj.root / "preview" / edition
     store = Store(obj.db) if obj.db.exists() else None
     try:
         summary = write_preview(composer, store, out)
+    except ComposeError as err:
+        fail(str(err).replace("Nothing was sent", "No preview was written"))
     finally:
         if store:
             store.close()
@@ -224,11 +228,11 @@ def serve(obj: Context, host: str, port: int) -> None:  # pragma: no cover - run
     """Answer unsubscribe links (one-click POST and the confirmation page)."""
     from .subscription import make_app, serve as run
     recs = obj.records(strict=False)
-    secret = secret_or_fail()
+    secrets = secrets_or_fail()          # links signed with MAILER_SECRET or MAILER_SECRET_OLD
     name = recs.alliance.display_name if recs.alliance else "the newsletter"
     site = recs.alliance.site_url if recs.alliance else ""
     click.echo(f"answering unsubscribe links on http://{host}:{port}/ (Ctrl-C stops)")
-    run(make_app(obj.db, secret, name=name, site_url=site), host, port)
+    run(make_app(obj.db, secrets, name=name, site_url=site), host, port)
 
 
 for command in (send, sync, status):        # mailer/cli_send.py

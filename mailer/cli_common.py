@@ -65,16 +65,27 @@ def parse_address(value: str) -> str:
 
 
 def make_composer(obj: Context, edition_id: str, *, secret: bytes | None, from_addr: str = ""):
-    from .compose import Composer, default_sender, make_tokens
+    from .compose import ComposeError, Composer, default_sender, make_tokens
+    from .tokens import UrlError
     recs, edition = obj.edition(edition_id)
-    tokens = make_tokens(recs, secret, os.environ.get("MAILER_UNSUBSCRIBE_URL", "").strip()) if secret else None
-    return Composer(recs, edition, tokens=tokens, sender=default_sender(recs, from_addr))
+    try:
+        tokens = make_tokens(recs, secret, os.environ.get("MAILER_UNSUBSCRIBE_URL", "").strip()) if secret else None
+        return Composer(recs, edition, tokens=tokens, sender=default_sender(recs, from_addr))
+    except (UrlError, ComposeError) as err:
+        fail(str(err))
 
 
 def secret_or_fail() -> bytes:
-    from .tokens import SecretError, secret_from_env
+    """MAILER_SECRET, which signs new links (MAILER_SECRET_OLD is checked too, so that a bad
+    entry is found before a send rather than when a reader clicks)."""
+    return secrets_or_fail()[0]
+
+
+def secrets_or_fail() -> list[bytes]:
+    """[MAILER_SECRET, *MAILER_SECRET_OLD]: the first signs, all verify."""
+    from .tokens import SecretError, secrets_from_env
     try:
-        return secret_from_env()
+        return secrets_from_env()
     except SecretError as err:
         fail(str(err))
 

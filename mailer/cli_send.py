@@ -102,14 +102,19 @@ def _dry_run(obj: Context, composer, provider, settings, list_readers: bool) -> 
 
 
 def _proofs(obj: Context, composer, provider, settings, address: str) -> None:
+    from .compose import ComposeError
     from .proofs import ProviderError, proof_keys, send_proofs
     store = Store(obj.db) if obj.db.exists() else None
     try:
         keys = proof_keys(store, composer)
         try:
+            for key in keys:              # every variant checked before the first proof goes
+                composer.variant(key)
             proofs = send_proofs(composer, provider, address, keys, store=store)
         except ProviderError as err:
             fail(f"proof not sent: {err}")
+        except ComposeError as err:
+            fail(str(err))
     finally:
         if store:
             store.close()

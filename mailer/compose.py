@@ -31,7 +31,7 @@ from records.tree import Records
 from .audiences import Planner
 from .providers.base import Recipient, Sender, Variant, placeholder
 from .store import Reader
-from .tokens import Tokens, default_unsubscribe_url
+from .tokens import Tokens, check_unsubscribe_url, default_unsubscribe_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "email"
 GREETING_FALLBACK = "there"          # "Hello there," when we do not know a first name
@@ -203,6 +203,15 @@ def _environment(extra: Path | None = None) -> Environment:
     return env
 
 
+class ComposeError(ValueError):
+    """The edition cannot be sent as it stands (an unknown %%placeholder%%, a control character
+    in the subject): one line naming the file, found before anything is sent."""
+
+
+_ANY_PLACEHOLDER = re.compile(r"%%([a-z_]+)%%")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class Composer:
     """Renders an edition's variants (memoised) and each reader's placeholder values."""
 
@@ -244,8 +253,36 @@ class Composer:
 
     @property
     def subject(self) -> str:
-        """The edition's subject: one line, no markup."""
-        return one_line(re.sub(r"<[^>]*>", "", self.edition.subject))
+        """The edition's subject: one line, no markup, no control characters (ComposeError)."""
+        subject = one_line(re.sub(r"<[^>]*>", "", self.edition.subject))
+        bad = _CONTROL.search(subject)
+        if bad:
+            raise ComposeError(f"{self.edition.path or self.edition.id}: subject: holds an invisible control "
+                               f"character (U+{ord(bad.group()):04X}); delete it (retype the subject if you "
+                               "cannot see it). Nothing was sent")
+        return subject
+
+    def check_placeholders(self, variant: Variant) -> None:
+        """Every %%name%% in a variant must be one this mailer fills: otherwise sending would
+        stop half-way, or the text would reach readers as typed. Says where it came from."""
+        unknown = sorted({m.group(1) for text in (variant.subject, variant.html, variant.text,
+                                                  *variant.headers.values())
+                          for m in _ANY_PLACEHOLDER.finditer(text)} - set(PLACEHOLDERS))
+        if not unknown:
+            return
+        marks = [f"%%{name}%%" for name in unknown]
+        known = ", ".join(f"%%{n}%%" for n in ("first_name", "unsubscribe_url"))
+        raise ComposeError(f"{self._where(marks)}: {', '.join(marks)} is not a placeholder the mailer fills "
+                           f"in (it fills {known}); correct it, or remove the percent signs. Nothing was sent")
+
+    def _where(self, marks: list[str]) -> str:
+        """The file of the record whose text holds one of ``marks`` (the edition, a course, a news item)."""
+        records = [self.edition, *self.records.courses.values(), *news_for(self.records, self.edition)]
+        for record in records:
+            fields = record.model_dump() if hasattr(record, "model_dump") else {}
+            if any(mark in str(fields) for mark in marks):
+                return record.path or getattr(record, "id", "the edition")
+        return self.edition.path or self.edition.id
 
     def variant(self, key: VariantKey) -> Variant:
         if key not in self._variants:
@@ -265,8 +302,10 @@ class Composer:
         page = self.env.get_template("newsletter.html").render(self.context(key, html_ph))
         text = self.env.get_template("newsletter.txt").render(self.context(key, text_ph))
         text = re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-        return Variant(key=key.slug, subject=self.subject, html=self.inliner.inline(page), text=text,
-                       headers=self.headers())
+        variant = Variant(key=key.slug, subject=self.subject, html=self.inliner.inline(page), text=text,
+                          headers=self.headers())
+        self.check_placeholders(variant)
+        return variant
 
     def headers(self) -> dict[str, str]:
         return {
@@ -309,7 +348,12 @@ def default_sender(records: Records, from_addr: str = "") -> Sender:
 
 
 def make_tokens(records: Records, secret: bytes, unsubscribe_url: str = "") -> Tokens:
-    base = unsubscribe_url or default_unsubscribe_url(records.alliance.site_url)
+    """Raises UrlError when MAILER_UNSUBSCRIBE_URL (or the site URL it defaults to) is not https."""
+    if unsubscribe_url:
+        base = check_unsubscribe_url(unsubscribe_url)
+    else:
+        base = check_unsubscribe_url(default_unsubscribe_url(str(records.alliance.site_url)),
+                                     "site_url in content/alliance.yml (the default unsubscribe address)")
     return Tokens(secret, base, records.alliance.contact.email)
 
 
@@ -318,5 +362,5 @@ def preview_substitute(text: str) -> str:
     return substitute(text, PREVIEW_VALUES)
 
 
-__all__ = ["Composer", "CourseView", "default_sender", "make_tokens", "markdown_text", "edition_url",
+__all__ = ["Composer", "ComposeError", "CourseView", "default_sender", "make_tokens", "markdown_text", "edition_url",
            "PLACEHOLDERS", "GREETING_FALLBACK", "preview_substitute"]

@@ -72,6 +72,7 @@ def import_subscribers(store: Store, export: Export, mapping: Mapping, vocab: Vo
     today = today or dt.date.today()
     source = mapping.source or export.path.name
     importer = Importer(store, today=today)
+    importer.file_label = export.path.name          # consent events say "<file> row N"
     importer.write_rows(_subscriber_rows(translator, result, source, today), result)
     return result
 

@@ -9,8 +9,12 @@ Consent rules (what the issue left open, decided here):
 - a row whose consent is yes/true/1 or an ISO date is imported and sendable; a bare "yes" is
   dated today unless the subscriber had already consented (the first date is kept);
 - a row with consent missing or no/false/0 never adds anyone (we keep no data we may not use);
-  an explicit no for a known address withdraws consent (they are no longer sent to); a blank
-  leaves a known subscriber unchanged;
+  an explicit no records a withdrawal in the consent history (by address hash, even for an
+  address we do not hold, so that an older export imported later cannot subscribe it); a
+  blank leaves a known subscriber unchanged;
+- consent is an append-only history (store.consent_events) and the newest event wins: a row's
+  consent is recorded as given on its date (a bare yes: today), so an import never overrides a
+  later withdrawal; after a withdrawal only a consent dated after it counts (a bare yes does not);
 - an address that unsubscribed, was forgotten or is suppressed is left alone: the row is not
   applied at all, so no import ever makes it sendable again.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +32,7 @@ from typing import TextIO
 from records.problems import did_you_mean
 from records.schema import DEFAULT_VOCABULARY, STRANDS
 
-from .store import Store, now
+from .store import Store, now, utc_text
 
 COLUMNS = ("email", "first_name", "last_name", "school", "roles", "phases", "interests", "consent",
            "source")
@@ -60,13 +65,16 @@ class ImportResult:
     withdrawn: int = 0          # of no_consent: known subscribers whose consent was withdrawn
     suppressed: int = 0         # rows for unsubscribed, forgotten or suppressed addresses
     duplicates: int = 0         # rows repeating an earlier row's address (the later row wins)
+    withdrawal_kept: int = 0    # rows whose consent is older than a withdrawal (not applied)
     rows: int = 0
     messages: list[str] = field(default_factory=list)   # "row N: field: message"
 
     def summary(self) -> str:
         return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.skipped} skipped, {self.no_consent} without consent, "
-                f"{self.suppressed} unsubscribed or suppressed (left alone)")
+                f"{self.suppressed} unsubscribed or suppressed (left alone)"
+                + (f", {self.withdrawal_kept} with consent older than a withdrawal (left alone)"
+                   if self.withdrawal_kept else ""))
 
 
 @dataclass(frozen=True)
@@ -183,9 +191,14 @@ class Importer:
         self.vocab = vocab
         self.source = source
         self.today = today or dt.date.today()
+        # the moment of this import's consent events (a bare yes, a no): "today" at the current time
+        clock = dt.datetime.now(dt.timezone.utc)
+        self.moment = clock if today is None else dt.datetime.combine(today, clock.time(), dt.timezone.utc)
+        self.file_label = "import"
 
     def import_file(self, path: Path | str, *, source: str | None = None) -> ImportResult:
         path = Path(path)
+        self.file_label = path.name
         # surrogateescape: a byte that is not UTF-8 spoils only its own row, reported by number
         with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
             return self.import_stream(handle, source=source if source is not None else (self.source or path.name))
@@ -294,41 +307,71 @@ class Importer:
         hashes = {e: hashlib.sha256(e.encode("utf-8")).hexdigest() for e in emails}
         suppressed = {r[0] for r in conn.execute(
             f"SELECT address_hash FROM suppressions WHERE address_hash IN ({marks})", list(hashes.values()))}
+        newest = {r[0]: (bool(r[1]), r[2]) for r in conn.execute(
+            f"SELECT value, n.given, n.at FROM json_each(?) JOIN consent_events n ON n.id = ("
+            f"SELECT id FROM consent_events WHERE address_hash = value ORDER BY at DESC, id DESC LIMIT 1)",
+            (json.dumps(list(hashes.values())),))}
         inserts: list[tuple] = []
         updates: list[tuple] = []
+        events: list[tuple] = []
+        moment = utc_text(self.moment)
         today = self.today.isoformat()
-        for _, row in chunk:
+        for row_number, row in chunk:
             email = row["email"]
+            hash_ = hashes[email]
             old = existing.get(email)
-            if hashes[email] in suppressed or (old is not None and old["status"] == "unsubscribed"):
+            if hash_ in suppressed or (old is not None and old["status"] == "unsubscribed"):
                 result.suppressed += 1
                 continue
             consent = row["consent"]
+            detail = f"{self.file_label} row {row_number}" + (
+                f": {row['consent_source']}" if row["consent_source"] not in ("", self.file_label) else "")
+            last = newest.get(hash_)
             if consent is not True:
                 result.no_consent += 1
-                if consent is False and old is not None and old["consent"]:
-                    result.withdrawn += 1
-                    new = dict(old, consent=0, consent_date=None, consent_source=row["consent_source"])
-                    updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
-                    existing[email] = new
+                if consent is False:
+                    if last is None or last[0]:
+                        events.append((hash_, 0, moment, detail, row.get("consent_wording"), stamp))
+                        newest[hash_] = (False, moment)
+                    if old is not None and old["consent"]:
+                        result.withdrawn += 1
+                        new = dict(old, consent=0, consent_date=None, consent_source=row["consent_source"])
+                        updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
+                        existing[email] = new
                 continue
-            if row["consent_date"] is None and old is not None and old["consent"] and old["consent_date"]:
-                date, source = old["consent_date"], old["consent_source"]   # a bare "yes": keep the first consent
+            given_at = utc_text(dt.date.fromisoformat(row["consent_date"])) if row["consent_date"] else moment
+            if last is not None and not last[0] and (row["consent_date"] is None or given_at <= last[1]):
+                result.withdrawal_kept += 1            # an import never overrides a later withdrawal
+                result.messages.append(
+                    f"row {row_number}: consent: withdrawn on {last[1][:10]}, after this row's consent "
+                    f"({row['consent_date'] or 'a yes without a date'}); left alone. If they agreed again, "
+                    f"give the date they did")
+                continue
+            if last is None or not last[0] or (row["consent_date"] and given_at > last[1]):
+                events.append((hash_, 1, given_at, detail, row.get("consent_wording"), stamp))
+                newest[hash_] = (True, given_at)
+                date, source = given_at[:10] if row["consent_date"] else today, row["consent_source"]
+            elif old is not None and old["consent"] and old["consent_date"]:
+                date, source = old["consent_date"], old["consent_source"]   # consent held: keep its first date
             else:
-                date, source = row["consent_date"] or today, row["consent_source"]
+                date, source = newest[hash_][1][:10], row["consent_source"]
             new = {"first_name": row["first_name"], "last_name": row["last_name"], "school": row["school"],
                    "roles": row["roles"], "phases": row["phases"], "interests": row["interests"],
                    "consent": 1, "consent_date": date, "consent_source": source}
             if old is None:
                 result.added += 1
-                inserts.append((email, hashes[email], *(new[f] for f in _FIELDS), stamp, stamp))
-                existing[email] = dict(new, email=email, address_hash=hashes[email], status="subscribed")
+                inserts.append((email, hash_, *(new[f] for f in _FIELDS), stamp, stamp))
+                existing[email] = dict(new, email=email, address_hash=hash_, status="subscribed")
             elif all(old[f] == new[f] for f in _FIELDS):
                 result.unchanged += 1
             else:
                 result.updated += 1
                 updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
                 existing[email] = dict(old, **new)
+        if events:
+            # wording: the consent answer as the form put it (form_import.py), when there is one
+            conn.executemany("INSERT INTO consent_events (address_hash, given, at, source, detail, wording, "
+                             "recorded_at) VALUES (?, ?, ?, 'import', ?, ?, ?)", events)
         if inserts:
             conn.executemany(
                 f"INSERT INTO subscribers (email, address_hash, {', '.join(_FIELDS)}, created_at, updated_at) "

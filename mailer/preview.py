@@ -15,6 +15,7 @@ from records.newsletter import VariantKey
 
 from .audiences import Planner
 from .compose import Composer, preview_substitute
+from .private import private_dir, write_private
 from .store import Store
 
 
@@ -37,7 +38,7 @@ def audience_counts(store: Store | None, planner: Planner) -> tuple[Counter, Cou
 
 
 def write_preview(composer: Composer, store: Store | None, out: Path) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     per_key, others = audience_counts(store, composer.planner)
     keys: list[VariantKey] = list(composer.planner.default_keys())
     keys += sorted((k for k in per_key if k not in keys), key=lambda k: (k.audience, k.phases))
@@ -46,9 +47,8 @@ def write_preview(composer: Composer, store: Store | None, out: Path) -> dict:
     variants = []
     for key in keys:
         variant = composer.variant(key)
-        (out / f"{key.slug}.html").write_text(preview_substitute(variant.html), encoding="utf-8")
-        (out / f"{key.slug}.txt").write_text(
-            f"Subject: {variant.subject}\n\n" + preview_substitute(variant.text), encoding="utf-8")
+        write_private(out / f"{key.slug}.html", preview_substitute(variant.html))
+        write_private(out / f"{key.slug}.txt", f"Subject: {variant.subject}\n\n" + preview_substitute(variant.text))
         variants.append({
             "variant": key.slug, "audience": key.audience,
             "audience_label": composer.records.audiences[key.audience].label,
@@ -61,9 +61,8 @@ def write_preview(composer: Composer, store: Store | None, out: Path) -> dict:
         "recipients": sum(per_key.values()), "variants": variants,
         "not_sent": {k: v for k, v in sorted(others.items())},
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
-    (out / "summary.txt").write_text(summary_text(summary), encoding="utf-8")
+    write_private(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_private(out / "summary.txt", summary_text(summary))
     return summary
 
 

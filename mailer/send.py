@@ -48,7 +48,7 @@ from typing import Callable, Iterator
 from records.newsletter import VariantKey
 
 from .audiences import key_from_ledger, ledger_phases
-from .compose import Composer
+from .compose import ComposeError, Composer
 from .progress import NoProgress
 from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, ProviderError, RejectedError,
                              TransientError)
@@ -169,17 +169,30 @@ class SendRun:
                 r.requeued_unknown = self.store.resend_unknown(self.edition)
             r.planned = self.plan()
             r.skipped += self.store.skip_unsendable(self.edition)
+            keys = [key_from_ledger(audience, phases) for audience, phases, _count
+                    in self.store.pending_variants(self.edition)
+                    # an audience removed since the plan: its rows stay pending, listed by status
+                    if audience in self.composer.records.audiences]
+            self.render_all(keys)
             self.progress.start(self.store.pending_count(self.edition), self.edition)
-            for audience, phases, _count in self.store.pending_variants(self.edition):
-                if audience not in self.composer.records.audiences:
-                    continue   # an audience removed since the plan: its rows stay pending, listed by status
-                self.send_variant(key_from_ledger(audience, phases))
+            for key in keys:
+                self.send_variant(key)
         except SendStopped as stop:
             r.stopped = str(stop)
         finally:
             r.skipped += self.store.skip_unsendable(self.edition)
             r.elapsed = self.clock() - self._started
         return r
+
+    def render_all(self, keys: list[VariantKey]) -> None:
+        """Every variant rendered and checked before the first request, so that a mistake in
+        the edition (an unknown %%placeholder%%) stops the send before anyone gets anything,
+        rather than half-way with a batch in flight."""
+        try:
+            for key in keys:
+                self.composer.variant(key)
+        except ComposeError as err:
+            raise SendStopped(str(err)) from None
 
     def sync_suppressions(self) -> None:
         """The provider's suppressions into the store; if they cannot be read, send nothing."""

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from .private import open_private, private_dir, tighten
+
 STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
 
 # Each migration is a list of statements, applied in one transaction; user_version = its index + 1.
@@ -100,7 +102,40 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX ledger_sending ON ledger (batch_id) WHERE state = 'sending'",
         "CREATE INDEX ledger_subscriber ON ledger (subscriber_id)",
     ],
-    [  # 2 (issue 13): course evaluations, without names or addresses
+    [  # 2: consent history, append-only; rows that predate it become its first events
+        """CREATE TABLE consent_events (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            address_hash TEXT NOT NULL,           -- no address: a withdrawal outlives the subscriber row
+            given        INTEGER NOT NULL CHECK (given IN (0, 1)),
+            at           TEXT NOT NULL,           -- when it was given or withdrawn, UTC, YYYY-MM-DDTHH:MM:SSZ
+            source       TEXT NOT NULL,           -- import | sign-up form | one-click | preference centre | office | provider
+            detail       TEXT NOT NULL DEFAULT '',  -- e.g. the import file and row
+            wording      TEXT,                    -- the consent wording or its version, when known
+            recorded_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX consent_events_newest ON consent_events (address_hash, at, id)",
+        # append-only: the history is evidence (UK GDPR art. 7(1)); only erasure may delete it
+        """CREATE TRIGGER consent_events_append_only BEFORE UPDATE OF given, at, source, detail, wording ON consent_events
+           BEGIN SELECT RAISE(ABORT, 'consent_events is append-only'); END""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT address_hash, 1, COALESCE(consent_date || 'T00:00:00Z', created_at), 'import',
+                  consent_source, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers WHERE consent = 1 ORDER BY id""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT address_hash, 0, updated_at, 'import', 'withdrawn before the history was kept',
+                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers WHERE consent = 0 ORDER BY id""",
+        """INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at)
+           SELECT s.address_hash, 0, s.unsubscribed_at,
+                  CASE x.source WHEN 'one-click' THEN 'one-click' WHEN 'mailgun' THEN 'provider'
+                       WHEN 'sendgrid' THEN 'provider' ELSE 'office' END,
+                  'unsubscribed before the history was kept' || CASE WHEN x.source IS NULL OR x.source = ''
+                       THEN '' ELSE ' (' || x.source || ')' END,
+                  strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+           FROM subscribers s LEFT JOIN suppressions x ON x.address_hash = s.address_hash
+           WHERE s.status = 'unsubscribed' AND s.unsubscribed_at IS NOT NULL ORDER BY s.id""",
+    ],
+    [  # 3 (issue 13): course evaluations, without names or addresses
         """CREATE TABLE evaluations (
             id            INTEGER PRIMARY KEY AUTOINCREMENT,
             course        TEXT NOT NULL,                     -- a course id
@@ -147,6 +182,39 @@ def split_words(text: str) -> list[str]:
     return text.split() if text else []
 
 
+CONSENT_SOURCES = ("import", "sign-up form", "one-click", "preference centre", "office", "provider")
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One entry of a subscriber's consent history: given or withdrawn, when, how."""
+
+    given: bool
+    at: dt.datetime                 # timezone-aware, UTC
+    source: str                     # one of CONSENT_SOURCES (others are accepted and kept as written)
+    detail: str = ""                # e.g. "winter.csv row 12", the form's page, who in the office
+    wording: str | None = None      # the consent wording or its version, when known
+
+
+def utc_text(at: dt.datetime | dt.date) -> str:
+    """A moment as stored: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (sorts as text). A naive datetime is
+    taken as UTC; a date as its midnight UTC."""
+    if not isinstance(at, dt.datetime):
+        at = dt.datetime(at.year, at.month, at.day, tzinfo=dt.timezone.utc)
+    elif at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+# The newest consent event of an address hash ``h``: later ``at`` wins, then the later entry.
+NEWEST_CONSENT = ("SELECT given, at, source, detail FROM consent_events WHERE address_hash = {h} "
+                  "ORDER BY at DESC, id DESC LIMIT 1")
+
+
 @dataclass(frozen=True)
 class Reader:
     """One claimed ledger row with what a message to it needs."""
@@ -171,7 +239,13 @@ class Store:
         self.path = Path(path)
         if not create and not self.path.exists():
             raise StoreError(f"no database at {self.path}; import subscribers first")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        # personal data: the file is made 0600 before SQLite opens it, and SQLite gives its
+        # -wal and -shm files the database file's mode; older files are tightened
+        if not self.path.exists():
+            open_private(self.path, "ab").close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            tighten(f"{self.path}{suffix}")
         # isolation_level=None: autocommit; transactions are explicit (BEGIN IMMEDIATE).
         self.conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0,
                                     check_same_thread=False)
@@ -203,6 +277,15 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def _atomic(self) -> Iterator[sqlite3.Connection]:
+        """A transaction, or the caller's when one is open (the importer writes events inside its own)."""
+        if self.conn.in_transaction:
+            yield self.conn
+        else:
+            with self.transaction() as conn:
+                yield conn
 
     @property
     def version(self) -> int:
@@ -272,17 +355,30 @@ class Store:
             row = conn.execute("SELECT id, status FROM subscribers WHERE address_hash = ?",
                                (hash_,)).fetchone()
             new = self.suppress_hash(hash_, "unsubscribed", source)
-            if row is None:
-                return "suppressed" if new else "already"
-            if row["status"] == "unsubscribed":
+            if row is None and not new or row is not None and row["status"] == "unsubscribed":
                 return "already"
+            self._withdraw(conn, [hash_], source)
+            if row is None:
+                return "suppressed"
             stamp = now()
             conn.execute("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
                          "updated_at = ? WHERE id = ?", (stamp, stamp, row["id"]))
             return "unsubscribed"
 
-    def unsubscribe(self, address: str, source: str = "command line") -> str:
+    def unsubscribe(self, address: str, source: str = "office") -> str:
         return self.unsubscribe_hash(address_hash(address), source)
+
+    @staticmethod
+    def _withdraw(conn: sqlite3.Connection, hashes: list[str], source: str, detail: str = "") -> None:
+        """A withdrawal event now for each hash whose newest event is not already one."""
+        kind = source if source in CONSENT_SOURCES else "one-click" if "unsubscribe" in source else \
+            "provider" if source in ("mailgun", "sendgrid") else "office"
+        detail = detail or ("" if kind == source else source)
+        stamp = now()
+        conn.execute("INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at) "
+                     "SELECT value, 0, ?, ?, ?, ? FROM json_each(?) WHERE COALESCE(("
+                     + NEWEST_CONSENT.format(h="value").replace("given, at, source, detail", "given")
+                     + "), 1) = 1", (stamp, kind, detail, stamp, json.dumps(hashes)))
 
     def apply_suppressions(self, entries: Iterable[tuple[str, str]], source: str) -> dict[str, tuple[int, int]]:
         """Record a provider's suppressions: (address hash, reason) pairs, one transaction.
@@ -309,6 +405,7 @@ class Store:
                         "ON CONFLICT (address_hash) DO NOTHING",
                         (reason, source, stamp, json.dumps(chunk))).rowcount
                     if reason == "unsubscribed":
+                        self._withdraw(conn, chunk, "provider", source)
                         conn.execute(f"UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, "
                                      f"updated_at = ? WHERE status = 'subscribed' AND address_hash IN ({marks})",
                                      (stamp, stamp, *chunk))
@@ -334,6 +431,7 @@ class Store:
             elif previous["reason"] != "forgotten":
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
+            conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
             if row is None:
                 return "already" if previous is not None else "suppressed"
             # ledger rows keep only the hash; none of them can be sent again
@@ -344,6 +442,62 @@ class Store:
         # erased data must not linger in free pages or in old page copies in the write-ahead log
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return "forgotten"
+
+    # --- consent history ------------------------------------------------------------------------
+    def add_consent_event(self, email: str, *, given: bool, at: dt.datetime, source: str,
+                          detail: str = "", wording: str | None = None) -> None:
+        """Append one consent event for ``email`` (which need not be a subscriber yet).
+
+        The history is append-only and the newest event (by ``at``, then by entry) decides: a
+        subscriber is sendable only while it is "given". The subscriber row's consent columns
+        are kept in step as a cache (sending reads them). A "given" event that becomes the
+        newest, from any source but an import, also ends an earlier unsubscribe: the person
+        asked again (bounces, complaints and erasure stay suppressed)."""
+        self.add_consent_event_hash(address_hash(email), given=given, at=at, source=source,
+                                    detail=detail, wording=wording)
+
+    def add_consent_event_hash(self, hash_: str, *, given: bool, at: dt.datetime | dt.date, source: str,
+                               detail: str = "", wording: str | None = None) -> None:
+        with self._atomic() as conn:
+            conn.execute("INSERT INTO consent_events (address_hash, given, at, source, detail, wording, "
+                         "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (hash_, int(bool(given)), utc_text(at), source, detail, wording, now()))
+            self._sync_consent(conn, hash_, resubscribe=given and source != "import")
+
+    def _sync_consent(self, conn: sqlite3.Connection, hash_: str, *, resubscribe: bool = False) -> None:
+        """Bring the subscriber row's consent cache in line with the newest event."""
+        newest = conn.execute(NEWEST_CONSENT.format(h="?"), (hash_,)).fetchone()
+        if newest is None:
+            return
+        stamp = now()
+        if newest["given"]:
+            day = newest["at"][:10]
+            conn.execute("UPDATE subscribers SET consent = 1, consent_date = ?, updated_at = ?, "
+                         "consent_source = CASE WHEN ? = 'import' THEN consent_source ELSE ? END "
+                         "WHERE address_hash = ? AND (consent = 0 OR consent_date IS NOT ?)",
+                         (day, stamp, newest["source"], newest["source"], hash_, day))
+            if resubscribe:
+                conn.execute("UPDATE subscribers SET status = 'subscribed', unsubscribed_at = NULL, "
+                             "updated_at = ? WHERE address_hash = ? AND status = 'unsubscribed'", (stamp, hash_))
+                conn.execute("DELETE FROM suppressions WHERE address_hash = ? AND reason = 'unsubscribed'",
+                             (hash_,))
+        else:
+            conn.execute("UPDATE subscribers SET consent = 0, consent_date = NULL, updated_at = ? "
+                         "WHERE address_hash = ? AND consent = 1", (stamp, hash_))
+
+    def consent_history(self, email: str) -> list["ConsentEvent"]:
+        """Every consent event of ``email``, oldest first (the last one decides)."""
+        return self.consent_history_hash(address_hash(email))
+
+    def consent_history_hash(self, hash_: str) -> list["ConsentEvent"]:
+        return [ConsentEvent(bool(r["given"]), parse_utc(r["at"]), r["source"], r["detail"], r["wording"])
+                for r in self.conn.execute("SELECT given, at, source, detail, wording FROM consent_events "
+                                           "WHERE address_hash = ? ORDER BY at, id", (hash_,))]
+
+    def consent_given(self, email: str) -> bool:
+        """True when the newest consent event of ``email`` is "given"."""
+        newest = self.conn.execute(NEWEST_CONSENT.format(h="?"), (address_hash(email),)).fetchone()
+        return bool(newest and newest["given"])
 
     def sends_of(self, hash_: str) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT edition, state, updated_at FROM ledger WHERE address_hash = ? "
@@ -525,5 +679,5 @@ def exists(path: Path | str) -> bool:
     return Path(path).is_file()
 
 
-__all__ = ["Store", "StoreError", "Claim", "Reader", "normalise", "address_hash", "STATES",
+__all__ = ["Store", "StoreError", "Claim", "Reader", "ConsentEvent", "CONSENT_SOURCES", "normalise", "address_hash", "STATES",
            "SCHEMA_VERSION", "MIGRATIONS", "split_words", "SENDABLE"]

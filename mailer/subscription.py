@@ -43,9 +43,10 @@ def _page(start_response, status: str, title: str, body: str) -> list[bytes]:
     return [data]
 
 
-def make_app(db_path: Path | str, secret: bytes, *, name: str = "the newsletter",
+def make_app(db_path: Path | str, secret: bytes | list[bytes], *, name: str = "the newsletter",
              site_url: str = "") -> Callable:
-    """A WSGI application unsubscribing readers of ``db_path`` whose tokens ``secret`` signed."""
+    """A WSGI application unsubscribing readers of ``db_path`` whose tokens ``secret`` signed
+    (a list: the current secret and those in MAILER_SECRET_OLD)."""
     who = html.escape(name)
     home = f' <a href="{html.escape(site_url)}">Back to our website</a>.' if site_url else ""
 

@@ -47,10 +47,17 @@ def _text(value: Any) -> str:
     return text
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _line(value: Any) -> str:
     text = _text(value)
     if "\n" in text or "\r" in text:
         raise ValueError("should be one line")
+    bad = _CONTROL_RE.search(text)
+    if bad:     # a NUL or other control character breaks email headers and pages, and is invisible
+        raise ValueError(f"holds an invisible control character (U+{ord(bad.group()):04X}) after "
+                         f"{text[:bad.start()][-20:]!r}; delete it (retype the line if you cannot see it)")
     return text
 
 

@@ -180,6 +180,8 @@ class Message:
     html: str
     headers: dict[str, str]
     variables: dict[str, str]         # Mailgun v:..., SendGrid custom_args
+    # what the request said about tracking: Mailgun's o:tracking* fields, SendGrid's tracking_settings
+    tracking: dict = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -419,7 +421,8 @@ class ProviderServer:
                 provider="mailgun", request_no=item.request_no, provider_id=item.provider_id, recipient=address,
                 to=to_header, from_=single.get("from", ""), subject=fill(single.get("subject", "")),
                 text=fill(single.get("text", "")), html=fill(single.get("html", "")),
-                headers=reader_headers, variables=dict(v_vars)))
+                headers=reader_headers, variables=dict(v_vars),
+                tracking={k: v for k, v in fields if k.startswith("o:tracking")}))
         return messages
 
     def _expand_sendgrid(self, item: _Accepted) -> list[Message]:
@@ -445,7 +448,8 @@ class ProviderServer:
                     recipient=box["email"], to=to_header, from_=from_,
                     subject=fill(personalization.get("subject") or payload.get("subject", "")),
                     text=fill(contents.get("text/plain", "")), html=fill(contents.get("text/html", "")),
-                    headers=dict(headers), variables=custom_args))
+                    headers=dict(headers), variables=custom_args,
+                    tracking=dict(personalization.get("tracking_settings") or payload.get("tracking_settings") or {})))
         return messages
 
     # --- handling ------------------------------------------------------------------------

@@ -137,6 +137,13 @@ def test_ms_forms_staff_questionnaire_imports_and_reports_every_bad_row(tmp_path
     assert amira["consent_date"] == "2025-09-16"                     # from the serial number
     assert amira["school"] == "Little Acorns Nursery & Pre-school"   # not a member: kept as written
     assert held["kwame.a@testwick-primary.example"]["interests"] == "leadership research"
+    # consent recorded in the history with the form's wording as its version
+    history = store.consent_history("siobhan.ni@testwick-primary.example")
+    assert [(e.given, e.at.date().isoformat(), e.source, e.detail, e.wording) for e in history] == [
+        (True, "2025-09-14", "import", "Staff questionnaire(1-8).xlsx row 2: staff-questionnaire-2025", fs.CONSENT_YES),
+        (True, "2025-09-17", "import", "Staff questionnaire(1-8).xlsx row 8: staff-questionnaire-2025", fs.CONSENT_YES)]
+    no = store.consent_history("zoe.o@testwick-high.example")      # a no is kept, by hash only
+    assert [(e.given, e.wording) for e in no] == [(False, fs.CONSENT_NO)]
     # nobody who said no, nobody unmappable
     assert "zoe.o@testwick-high.example" not in held and "dinner.lady@testwick-primary.example" not in held
     def snapshot():

@@ -104,15 +104,30 @@ class BearerAuth(AuthBase):
         return "BearerAuth(***)"
 
 
+def _secret_pattern(value: str) -> re.Pattern:
+    """``value`` in any letter case, each character as itself or percent-encoded (in either hex
+    case, or encoded twice: ``%2541``), a space also as ``+``: however a URL carried it."""
+    parts = []
+    for char in value:
+        forms = [re.escape(char), "".join(f"%(?:25)?{byte:02x}" for byte in char.encode("utf-8"))]
+        if char == " ":
+            forms.append(r"\+")
+        parts.append("(?:" + "|".join(forms) + ")")
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
 def scrub(text: str, secrets: Iterable[Secret | str]) -> str:
-    """Replace every secret (and its obvious encodings) in ``text`` with ***."""
+    """Replace every secret in ``text`` with ***: as written, in any case, percent-encoded
+    (wholly or in part, as a redirect's Location might carry it) and base64-encoded (an
+    Authorization header). Run it on the final text of a message, after every part is added."""
     for secret in secrets:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if not value:
             continue
-        for form in {value, base64.b64encode(value.encode()).decode(),
+        for form in {base64.b64encode(value.encode()).decode(),
                      base64.b64encode(f"api:{value}".encode()).decode()}:
             text = text.replace(form, "***")
+        text = _secret_pattern(value).sub("***", text)
     return text
 
 
@@ -186,8 +201,9 @@ def _retry_after(response: requests.Response, message: str) -> float | None:
     return None
 
 
-def provider_message(response: requests.Response) -> str:
-    """The provider's own explanation from an error answer, shortened."""
+def provider_message(response: requests.Response, secrets: Iterable[Secret | str] = ()) -> str:
+    """The provider's own explanation from an error answer, scrubbed, then shortened (so no cut
+    leaves part of a secret behind)."""
     text = ""
     try:
         data = response.json()
@@ -205,7 +221,7 @@ def provider_message(response: requests.Response) -> str:
             text = "; ".join(parts)
     if not text:
         text = (response.text or "").strip()
-    text = " ".join(text.split())
+    text = scrub(" ".join(text.split()), secrets)
     if len(text) > MAX_MESSAGE:
         text = text[: MAX_MESSAGE - 1] + "…"
     return text or (response.reason or "no explanation")
@@ -215,19 +231,24 @@ def error_for_status(name: str, response: requests.Response, secrets: Iterable[S
     status = response.status_code
     if 200 <= status < 300:
         return None
-    message = scrub(provider_message(response), secrets)
+    secrets = list(secrets)
+    message = provider_message(response, secrets)
     what = f"{name}: HTTP {status} from {urlsplit(response.url).path}: {message}"
     if 300 <= status < 400:
-        return AuthError(f"{what} (redirected to {response.headers.get('Location', '?')}: check MAILER_API_URL)")
-    if status in (401, 403):
-        return AuthError(f"{what} (check MAILER_API_KEY and its permissions)")
-    if status == 404:
-        return AuthError(f"{what} (check MAILER_DOMAIN and MAILER_API_URL)")
-    if status in (429, 503):
-        return TransientError(what, retry_after=_retry_after(response, message))
-    if status == 408 or status >= 500:
-        return TransientError(what, retry_after=parse_retry_after(response.headers.get("Retry-After")))
-    return RejectedError(what)
+        error: ProviderError = AuthError(
+            f"{what} (redirected to {response.headers.get('Location', '?')}: check MAILER_API_URL)")
+    elif status in (401, 403):
+        error = AuthError(f"{what} (check MAILER_API_KEY and its permissions)")
+    elif status == 404:
+        error = AuthError(f"{what} (check MAILER_DOMAIN and MAILER_API_URL)")
+    elif status in (429, 503):
+        error = TransientError(what, retry_after=_retry_after(response, message))
+    elif status == 408 or status >= 500:
+        error = TransientError(what, retry_after=parse_retry_after(response.headers.get("Retry-After")))
+    else:
+        error = RejectedError(what)
+    error.args = (scrub(str(error), secrets),)          # the final text, every part in it
+    return error
 
 
 def _never_connected(exc: BaseException) -> bool:
@@ -251,8 +272,16 @@ def _never_connected(exc: BaseException) -> bool:
 
 def error_for_transport(name: str, method: str, path: str, exc: requests.RequestException,
                         secrets: Iterable[Secret], *, idempotent: bool) -> ProviderError:
+    secrets = list(secrets)
+    error = _transport_error(name, method, path, exc, scrub(" ".join(str(exc).split()), secrets)[:300],
+                             idempotent=idempotent)
+    error.args = (scrub(str(error), secrets),)
+    return error
+
+
+def _transport_error(name: str, method: str, path: str, exc: requests.RequestException, detail: str, *,
+                     idempotent: bool) -> ProviderError:
     kind = type(exc).__name__
-    detail = scrub(" ".join(str(exc).split())[:300], secrets)
     where = f"{name}: {method} {path}"
     if isinstance(exc, requests.exceptions.SSLError):
         return AuthError(f"{where}: TLS failed ({detail})")

@@ -34,6 +34,7 @@ MAX_RECIPIENTS = 1000
 MAX_OPTIONS_BYTES = 16 * 1024                    # o:, h:, v:, t: fields together
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribe"), ("bounces", "bounce"), ("complaints", "complaint"))
 MAX_PAGES = 100_000                              # a guard against a paging loop
+NO_TRACKING = (("o:tracking", "no"), ("o:tracking-clicks", "no"), ("o:tracking-opens", "no"))
 
 log = logging.getLogger("mailer.providers.mailgun")
 
@@ -99,7 +100,9 @@ class MailgunProvider(Provider):
         if not variant.text and not variant.html:
             raise ValueError("mailgun: the variant has neither text nor html")
 
-        options: list[tuple[str, str]] = []
+        # readers never consented to open or click tracking: say so in every request, whatever
+        # the domain's settings (an open pixel and rewritten links would be personal data too)
+        options: list[tuple[str, str]] = list(NO_TRACKING)
         if sender.reply_to:
             options.append(("h:Reply-To", sender.reply_to))
         options += [(f"h:{name}", to_mailgun(value)) for name, value in headers.items()]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..mime import MimeTemplate
+from ..private import open_private, private_dir
 from .base import Batch, Provider
 
 NAME_DIGITS = 20
@@ -50,8 +51,7 @@ class OutboxProvider(Provider):
         return self.directory / edition
 
     def send(self, batch: Batch) -> Mapping[str, str]:
-        folder = self.folder(batch.edition)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.folder(batch.edition))
         template = self._template(batch)
         ids: dict[str, str] = {}
         pid = os.getpid()
@@ -59,7 +59,7 @@ class OutboxProvider(Provider):
             data = template.render(recipient)
             final = folder / eml_name(recipient.address)
             temporary = folder / f".{final.name}.{pid}.tmp"
-            with open(temporary, "wb") as handle:
+            with open_private(temporary, "wb") as handle:      # 0600: a message is personal data
                 handle.write(data)
             os.replace(temporary, final)
             ids[recipient.address] = recipient.vars["message_id"]

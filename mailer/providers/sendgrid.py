@@ -30,6 +30,13 @@ MAX_SUBSTITUTION_BYTES = 10_000                  # per personalization
 PAGE_SIZE = 500                                  # the most SendGrid's suppression lists return
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribe"), ("bounces", "bounce"), ("spam_reports", "complaint"))
 MAX_PAGES = 100_000
+
+
+def no_tracking() -> dict:
+    """Click, open, subscription (SendGrid's own unsubscribe footer: ours is in the message) and
+    Google Analytics tracking, each explicitly off."""
+    return {"click_tracking": {"enable": False, "enable_text": False}, "open_tracking": {"enable": False},
+            "subscription_tracking": {"enable": False}, "ganalytics": {"enable": False}}
 # Headers SendGrid will not take in "headers" (it sets them itself), plus Message-ID (see above).
 _NOT_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type", "content-transfer-encoding",
                 "to", "from", "subject", "reply-to", "cc", "bcc", "message-id"}
@@ -111,6 +118,8 @@ class SendgridProvider(Provider):
             "from": _mailbox(sender.address, sender.name),
             "subject": variant.subject,
             "content": content,
+            # readers never consented to tracking: off in every request, whatever the account says
+            "tracking_settings": no_tracking(),
         }
         if sender.reply_to:
             payload["reply_to"] = _mailbox(sender.reply_to)
