@@ -40,7 +40,8 @@ def build_report(records: Records, store: Store, *, start: dt.date, end: dt.date
 
 def gap_sentence(role: str, phase: str, interest: str, people: int, courses: int, weeks: int) -> str:
     """'87 primary teaching assistants asked for SEND; 1 course in the next 13 weeks.'"""
-    who = f"{label(phase)} {plural(role)}" if phase else f"{plural(role)} (no phase given)"
+    where = {"special": "special school", "all-through": "all-through school"}.get(phase, label(phase))
+    who = f"{where} {plural(role)}" if phase else f"{plural(role)} (no phase given)"
     offer = "no course" if courses == 0 else count_words(courses, "course")
     return f"{People(people)} {who} asked for {label(interest)}; {offer} in the next {weeks} weeks."
 
