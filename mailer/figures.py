@@ -2,7 +2,8 @@
 tables, charts' data, sections; and the words for vocabulary (roles, phases, interests).
 
 A count of people is a :class:`People`; anything that counts fewer than 5 people shows as
-"fewer than 5" wherever it appears: table, chart, sentence, published page. Counts of things
+"fewer than 5" wherever it appears: table, chart, sentence, published page. A total whose
+single hidden part subtraction would reveal is an :class:`AtLeast` ("at least 23"). Counts of things
 (courses, schools, editions) are plain ints and shown as they are in the report.
 """
 from __future__ import annotations
@@ -30,12 +31,33 @@ class People:
         return FEWER if self.small else f"{self.n:,}"
 
 
-Cell = Union[People, int, float, str]
+@dataclass(frozen=True, order=True)
+class AtLeast:
+    """A total of parts shown elsewhere, some of them hidden: shown as the sum of the parts that
+    are shown ("at least 23"), since the exact total would give the hidden ones away by
+    subtraction, here or one level up."""
+
+    n: int
+    small = False
+
+    def __str__(self) -> str:
+        return f"at least {self.n:,}" if self.n else "fewer than 5 in each group"
+
+
+def people_total(parts: list[int]) -> "People | AtLeast":
+    """The total of some counts of people, each shown on its own elsewhere in the report."""
+    total = sum(parts)
+    if total < SMALL or len(parts) < 2 or all(p >= SMALL for p in parts):
+        return People(total)
+    return AtLeast(sum(p for p in parts if p >= SMALL))
+
+
+Cell = Union[People, AtLeast, int, float, str]
 
 
 def show(cell: Any) -> str:
     """A cell as the report prints it."""
-    if isinstance(cell, People):
+    if isinstance(cell, (People, AtLeast)):
         return str(cell)
     if isinstance(cell, bool):
         return "yes" if cell else "no"
@@ -51,6 +73,8 @@ def plottable(cell: Any) -> float:
     "fewer than 5"), so no bar gives away what the table hides."""
     if isinstance(cell, People):
         return 0.0 if cell.small else float(cell.n)
+    if isinstance(cell, AtLeast):
+        return float(cell.n)
     return float(cell or 0)
 
 
@@ -75,6 +99,7 @@ class Chart:
     axis: str                               # what the bars measure
     table: Table
     stacked: bool = False
+    panels: bool = False                    # each series in its own panel, side by side
     limit: float | None = None              # the axis' end (e.g. 5 for a rating)
 
 

@@ -19,7 +19,7 @@ from records.impact import PARTS, PUBLISHED_FILE, PublishedImpact
 from records.problems import Problems
 from records.tree import Records, _single
 
-from .figures import FEWER, People, Report, Section, Table
+from .figures import FEWER, AtLeast, People, Report, Section, Table
 
 
 class PublishError(Exception):
@@ -29,6 +29,8 @@ class PublishError(Exception):
 def published_cell(cell) -> int | str:
     if isinstance(cell, People):
         return FEWER if cell.small else cell.n
+    if isinstance(cell, AtLeast):
+        return str(cell)
     if isinstance(cell, bool):
         return "yes" if cell else "no"
     if isinstance(cell, int):
@@ -40,7 +42,7 @@ def published_cell(cell) -> int | str:
 
 def _table(table: Table) -> dict:
     people = [name for i, name in enumerate(table.columns)
-              if any(i < len(row) and isinstance(row[i], People) for row in table.rows)]
+              if any(i < len(row) and isinstance(row[i], (People, AtLeast)) for row in table.rows)]
     return {"caption": table.caption, "columns": list(table.columns), "people": people,
             "rows": [[published_cell(c) for c in row] for row in table.rows]}
 

@@ -14,8 +14,8 @@ from records import STRANDS
 from records.tree import Records
 
 from . import report_data as data
-from .figures import (Chart, People, Report, Section, Table, count_words, label, people_words,
-                      plural, title_label)
+from .figures import (Chart, People, Report, Section, Table, count_words, label, people_total,
+                      people_words, plural, title_label)
 from .store import Store
 
 AHEAD_WEEKS = 13
@@ -101,7 +101,8 @@ def _demand_chart(chart_id: str, title: str, what: str, words: list[str], people
         if unmet:
             summary += f" No upcoming course for: {', '.join(unmet)}."
     return Chart(chart_id, title, summary, [r[0] for r in rows],
-                 [("Subscribers", [r[1] for r in rows])], "Subscribers", table)
+                 [("Subscribers", [r[1] for r in rows]), ("Upcoming courses", [r[2] for r in rows])],
+                 "Subscribers", table, panels=True)
 
 
 # --- reach ------------------------------------------------------------------------------------
@@ -157,21 +158,15 @@ def newsletter_section(records: Records, stats: list[data.EditionStats]) -> Sect
                                                 "Complained", "Unsubscribed"], rows,
                   numeric=(2, 3, 4, 5, 6))
     section.tables.append(table)
-    totals: dict[str, list[int]] = {}
+    parts: dict[str, list[list[int]]] = {}        # edition -> per audience [sent, bounced, ...]
     for s in stats:
-        t = totals.setdefault(s.edition, [0, 0, 0, 0])
-        t[0] += s.sent
-        t[1] += s.bounced
-        t[2] += s.complained
-        t[3] += s.unsubscribed
-    editions = list(totals)
-    total_rows = [[subjects.get(e, e), People(t[0]), People(t[1]), People(t[2]), People(t[3])]
-                  for e, t in totals.items()]
-    sent = sum(t[0] for t in totals.values())
-    summary = (f"{count_words(len(editions), 'edition')} in the period, {People(sent)} emails sent in all; "
-               f"{People(sum(t[1] for t in totals.values()))} bounced, "
-               f"{People(sum(t[2] for t in totals.values()))} complaints and "
-               f"{People(sum(t[3] for t in totals.values()))} unsubscribes followed.")
+        parts.setdefault(s.edition, []).append([s.sent, s.bounced, s.complained, s.unsubscribed])
+    total_rows = [[subjects.get(e, e), *(people_total([a[k] for a in audiences_]) for k in range(4))]
+                  for e, audiences_ in parts.items()]
+    every = [a for audiences_ in parts.values() for a in audiences_]
+    sent, bounced, complained, unsubscribed = (people_total([a[k] for a in every]) for k in range(4))
+    summary = (f"{count_words(len(parts), 'edition')} in the period, {sent} emails sent in all; "
+               f"{bounced} bounced, {complained} complaints and {unsubscribed} unsubscribes followed.")
     section.paragraphs.append(summary + " Delivery is not recorded: the database holds the "
                               "provider's bounces, complaints and unsubscribes but not its "
                               "delivery events, and opens and clicks are never tracked.")
@@ -198,17 +193,17 @@ def evaluation_section(courses: list[data.CourseEvaluations]) -> Section:
     if not courses:
         section.paragraphs.append("No evaluation submitted within the period has been imported.")
         return section
-    strands: dict[str, list[int]] = {}
+    strands: dict[str, list] = {}
     for c in courses:
-        s = strands.setdefault(c.strand, [0, 0, 0])
-        s[0] += c.count
+        s = strands.setdefault(c.strand, [[], 0, 0])
+        s[0].append(c.count)
         s[1] += c.total
         s[2] += 1
-    rows = [[STRANDS.get(s, s or "unknown course"), v[2], People(v[0]), mean_cell(v[0], v[1])]
+    rows = [[STRANDS.get(s, s or "unknown course"), v[2], people_total(v[0]), mean_cell(sum(v[0]), v[1])]
             for s, v in strands.items()]
-    people = sum(c.count for c in courses)
-    best = max((r for r in rows if r[2].n >= 5), key=lambda r: float(r[3]), default=None)
-    summary = (f"{People(people)} evaluations of {count_words(len(courses), 'course')}"
+    people = people_total([c.count for c in courses])
+    best = max((r for r in rows if r[3] != "-"), key=lambda r: float(r[3]), default=None)
+    summary = (f"{people} evaluations of {count_words(len(courses), 'course')}"
                + (f"; the highest mean rating is {best[0]} ({best[3]} out of 5)." if best else "."))
     section.paragraphs.append(summary + " Mean ratings are shown where at least 5 people rated.")
     section.charts.append(Chart(

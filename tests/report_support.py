@@ -252,13 +252,25 @@ def expected_reach(world: World) -> dict[str, tuple[int, int]]:
     return out
 
 
-def expected_strands(world: World) -> dict[str, tuple[int, int, float]]:
-    """strand -> (courses, evaluations, mean)"""
+def expected_strands(world: World) -> dict[str, tuple[int, int, float, dict[str, int]]]:
+    """strand -> (courses, evaluations, mean, evaluations per course)"""
     out: dict[str, list] = {}
     for course_id, rating, _, _ in world.evaluations:
         strand = world.courses[course_id]["strand"]
-        row = out.setdefault(strand, [set(), 0, 0])
-        row[0].add(course_id)
+        row = out.setdefault(strand, [{}, 0, 0])
+        row[0][course_id] = row[0].get(course_id, 0) + 1
         row[1] += 1
         row[2] += rating
-    return {s: (len(v[0]), v[1], v[2] / v[1]) for s, v in out.items()}
+    return {s: (len(v[0]), v[1], v[2] / v[1], v[0]) for s, v in out.items()}
+
+
+def shown_total(parts: list[int]) -> str:
+    """How a total of counts of people shown elsewhere must read: exact only when no part is
+    hidden (else subtraction would reveal a hidden one)."""
+    total = sum(parts)
+    if total < 5:
+        return "fewer than 5"
+    if len(parts) == 1 or min(parts) >= 5:
+        return f"{total:,}"
+    shown = sum(p for p in parts if p >= 5)
+    return f"at least {shown:,}" if shown else "fewer than 5 in each group"
