@@ -117,7 +117,7 @@ def test_the_website_shows_our_impact_and_only_the_chosen_parts(world, tmp_path)
     evaluations = tables[1]
     for tr in evaluations.find("tbody").find_all("tr"):
         count = tr.find_all("td")[2].get_text(strip=True)        # Evaluations: people
-        assert count == "fewer than 5" or int(count) >= 5
+        assert count.startswith("fewer than 5") or int(count.replace("at least ", "")) >= 5
     assert "Our impact" in [a.get_text(strip=True) for a in soup.select("nav a")]
     # the editor stops publishing: the page goes at the next build, the generated file can stay
     (world.root / "content" / "impact.yml").write_text("publish: []\n", encoding="utf-8")
