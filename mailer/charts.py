@@ -65,10 +65,18 @@ def render_svg(chart: Chart) -> str:
             ax.set_xlabel(chart.axis)
             if n_series > 1:
                 ax.legend(loc="lower right", frameon=False, fontsize=9)
-        fig.tight_layout()
+        _margins(fig, categories, height)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     return _accessible(buffer.getvalue(), chart)
+
+
+def _margins(fig, categories: list[str], height: float) -> None:
+    """Room for the longest label, the title and the axis, set directly: tight_layout would
+    draw every chart twice to measure it."""
+    left = min(0.45, (0.25 + 0.075 * max(len(c) for c in categories)) / WIDTH_IN)
+    fig.subplots_adjust(left=left, right=0.97, top=1 - 0.45 / height, bottom=0.6 / height,
+                        wspace=0.12)
 
 
 def _draw(ax, chart: Chart, categories: list[str], grouped: bool, only: int | None = None) -> None:

@@ -214,6 +214,6 @@ def evaluation_section(courses: list[data.CourseEvaluations]) -> Section:
     section.tables.append(Table(
         "Evaluations by course", ["Course", "Strand", "Evaluations", "Mean rating"],
         [[c.title, STRANDS.get(c.strand, c.strand), People(c.count), mean_cell(c.count, c.total)]
-         for c in courses], numeric=(2, 3)))
+         for c in sorted(courses, key=lambda c: -c.count)], numeric=(2, 3)))   # most evaluated first
     section.quotes = [(c.title, q) for c in courses for q in c.quotes][:30]
     return section

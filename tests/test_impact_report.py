@@ -211,9 +211,30 @@ def test_report_command_line(world, tmp_path):
     assert sorted(p.name for p in (out / "charts").iterdir()) == [
         "demand-interests.svg", "demand-phases.svg", "demand-roles.svg", "evaluations-strands.svg",
         "newsletters.svg", "reach-phases.svg"]
+    # every table in full as CSV, as the report shows it
+    import csv
+    with open(out / "tables" / "evaluations-by-course.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["Course", "Strand", "Evaluations", "Mean rating"]
+    assert len(rows) - 1 == len({c for c, _, _, _ in world.evaluations})
+    assert all(r[2] == "fewer than 5" or int(r[2]) >= 5 for r in rows[1:])
     bad = CliRunner().invoke(cli, ["--root", str(world.root), "--db", str(world.db), "report",
                                    "--from", "2026-13-01", "--out", str(out)])
     assert bad.exit_code == 2 and "'2026-13-01' is not a date; write it as YYYY-MM-DD" in bad.output
     later = CliRunner().invoke(cli, ["--root", str(world.root), "--db", str(world.db), "report",
                                      "--from", "2026-12-01", "--to", "2026-11-01", "--out", str(out)])
     assert later.exit_code == 1 and "--from 2026-12-01 is after --to 2026-11-01" in later.output
+
+
+def test_a_long_table_shows_its_first_rows_and_links_its_csv(written, tmp_path, monkeypatch):
+    from mailer import report_render
+    report, _, _ = written
+    monkeypatch.setattr(report_render, "MAX_ROWS", 3)
+    files = write_report(report, tmp_path / "short", pdf=False)
+    soup = BeautifulSoup(files["html"].read_text(encoding="utf-8"), "html.parser")
+    courses = soup.find("caption", string="Evaluations by course").find_parent("table")
+    assert len(courses.find("tbody").find_all("tr")) == 3
+    note = courses.find_parent("div").find_next_sibling("p")
+    assert note.get_text(" ", strip=True).startswith("The first 3 of 12 rows; every row is in")
+    assert note.find("a")["href"] == "tables/evaluations-by-course.csv"
+    assert (tmp_path / "short" / "tables" / "evaluations-by-course.csv").is_file()
