@@ -173,10 +173,12 @@ def report(obj: Context, start, end, ahead: int, out: Path, no_pdf: bool, publis
     click.echo(f"wrote {written['html']}" + (f" and {written['pdf']}" if "pdf" in written else "")
                + f" in {time.perf_counter() - started:.1f} s")
     if publish:
+        from records.impact import PUBLISHED_FILE
+
         from .publish import PublishError, publish_impact
         try:
-            path, parts = publish_impact(obj.root, recs, built)
+            _, parts = publish_impact(obj.root, recs, built)
         except PublishError as err:
             fail(str(err))
-        click.echo(f"published {', '.join(parts)} to {path.relative_to(obj.root)}; "
+        click.echo(f"published {', '.join(parts)} to {PUBLISHED_FILE}; "
                    "commit it and build the site")

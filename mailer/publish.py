@@ -71,7 +71,8 @@ def publish_impact(root: Path, records: Records, report: Report) -> tuple[Path, 
     if not chosen:
         raise PublishError("content/impact.yml chooses no part to publish; add e.g. "
                            f"`publish: [reach, evaluations]` (parts: {', '.join(PARTS)})")
-    target = Path(root) / PUBLISHED_FILE
+    root = Path(root).resolve()
+    target = root / PUBLISHED_FILE
     text = render(report, chosen)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".impact-", suffix=".yml")
     try:
@@ -79,7 +80,7 @@ def publish_impact(root: Path, records: Records, report: Report) -> tuple[Path, 
             handle.write(text)
         problems = Problems()
         rel = Path(temp).relative_to(root).as_posix()
-        checked = _single(Path(root), rel, PublishedImpact, problems)
+        checked = _single(root, rel, PublishedImpact, problems)
         if checked is None or problems.errors:
             raise PublishError("the published figures did not pass the website's check: "
                                + "; ".join(str(p) for p in problems.errors))

@@ -28,7 +28,7 @@ def build_report(records: Records, store: Store, *, start: dt.date, end: dt.date
     matcher = data.Matcher(offer, list(records.vocabulary.phases))
     name = records.alliance.display_name if records.alliance else "The alliance"
     sections = [
-        demand_section(records, wanted, offer, matcher, ahead_weeks),
+        demand_section(records, wanted, offer, matcher, ahead_weeks, end),
         reach_section(records, wanted),
         newsletter_section(records, data.newsletters(store, records, start, end)),
         evaluation_section(data.evaluations(store, records, start, end)),
@@ -47,12 +47,12 @@ def gap_sentence(role: str, phase: str, interest: str, people: int, courses: int
 
 
 def demand_section(records: Records, wanted: data.Demand, offer: data.Supply,
-                   matcher: data.Matcher, weeks: int) -> Section:
+                   matcher: data.Matcher, weeks: int, end: dt.date) -> Section:
     section = Section("demand", "Demand and supply")
     section.paragraphs.append(
         f"{people_words(People(wanted.people), 'subscriber', 'subscribers')} on the list; "
-        f"{count_words(len(offer.courses), 'upcoming course')} in the next {weeks} weeks "
-        f"(from {records_date(offer)}).")
+        f"{count_words(len(offer.courses), 'course')} with a session in the {weeks} weeks "
+        f"from {end.isoformat()}.")
     found = data.gaps(wanted, matcher)
     if found:
         section.paragraphs.append("Where the most people asked and the least is offered:")
@@ -71,10 +71,6 @@ def demand_section(records: Records, wanted: data.Demand, offer: data.Supply,
         "demand-phases", "Subscribers by phase against upcoming courses for that phase", "Phase",
         _order(wanted.by_phase, records.vocabulary.phases), wanted.by_phase, matcher.by_phase))
     return section
-
-
-def records_date(offer: data.Supply) -> str:
-    return offer.courses[0].first_date.isoformat() if offer.courses else "today"
 
 
 def _order(counts, vocabulary) -> list[str]:
