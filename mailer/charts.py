@@ -106,7 +106,7 @@ def _draw(ax, chart: Chart, categories: list[str], grouped: bool, only: int | No
                         fontsize=8, gid=f"value-{s}-{i}")
     if chart.limit is None:                    # counts: whole-number ticks
         from matplotlib.ticker import MaxNLocator
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_yticks(range(len(categories)), labels=categories)
     if not ax.yaxis_inverted():                # the first category at the top, as in the table
         ax.invert_yaxis()                      # (once: panels share their y axis)
