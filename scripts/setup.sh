@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the project needs, once: a virtual environment at .venv from pinned
-# requirements, and (for the tests) Debian packages when missing. Safe to run again.
+# Installs what the project needs, once: a virtual environment at .venv from the hash-pinned
+# lock files (requirements.txt, requirements-test.txt; refresh them with scripts/lock.sh),
+# and (for the tests) Debian packages when missing. Safe to run again.
 #   bash scripts/setup.sh          runtime only (build the site, run the mailer)
 #   bash scripts/setup.sh test     also what the tests need (Chromium, linkchecker, poppler)
 set -euo pipefail
@@ -33,6 +34,6 @@ stamp=.venv/.installed-$(basename "$want" .txt)
 hash=$(cat requirements*.txt | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ]; then
   echo "setup: installing Python packages from $want into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$want"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$want"
   echo "$hash" > "$stamp"
 fi
