@@ -17,7 +17,7 @@ import html
 import io
 from typing import Any
 
-from .figures import FEWER, AtLeast, Chart, People, plottable
+from .figures import FEWER, AtLeast, Chart, People, capital, plottable
 
 COLOURS = ["#0072B2", "#B35000", "#007A5A", "#A6467E", "#8A6500", "#3D5A80"]   # dark enough for white text
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "tsa-board-report", "font.family": "DejaVu Sans",
@@ -115,7 +115,7 @@ def _draw(ax, chart: Chart, categories: list[str], grouped: bool, only: int | No
 
 def _accessible(svg: str, chart: Chart) -> str:
     """Name the picture for assistive technology: role, <title>, <desc>."""
-    title, desc = html.escape(chart.title), html.escape(chart.summary)
+    title, desc = html.escape(chart.title), html.escape(capital(chart.summary))
     head, rest = svg.split("<svg ", 1)
     opening, body = rest.split(">", 1)
     return (f'{head}<svg role="img" aria-labelledby="{chart.id}-title {chart.id}-desc" {opening}>'

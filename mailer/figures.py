@@ -127,6 +127,11 @@ class Report:
         return next(s for s in self.sections if s.id == section_id)
 
 
+def capital(text: str) -> str:
+    """A sentence starts with a capital, even when it starts with "fewer than 5" or "at least"."""
+    return text[:1].upper() + text[1:]
+
+
 def label(word: str) -> str:
     """'teaching-assistant' -> 'teaching assistant', 'send' -> 'SEND'."""
     return _UPPER.get(word) or word.replace("-", " ")

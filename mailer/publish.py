@@ -19,7 +19,7 @@ from records.impact import PARTS, PUBLISHED_FILE, PublishedImpact
 from records.problems import Problems
 from records.tree import Records, _single
 
-from .figures import FEWER, AtLeast, People, Report, Section, Table
+from .figures import FEWER, AtLeast, People, Report, Section, Table, capital
 
 
 class PublishError(Exception):
@@ -50,7 +50,7 @@ def _table(table: Table) -> dict:
 def part(section: Section) -> dict:
     """What of a report section may go on the website: its first sentence (the counts), the
     gaps named in words, and the tables behind its charts."""
-    summary = section.paragraphs[:1] + list(section.bullets)
+    summary = [capital(text) for text in section.paragraphs[:1] + list(section.bullets)]
     return {"id": section.id, "title": PARTS[section.id], "summary": summary,
             "tables": [_table(chart.table) for chart in section.charts]}
 

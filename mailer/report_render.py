@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlparse
 import jinja2
 
 from .charts import render_svg
-from .figures import Report, Table, show
+from .figures import Report, Table, capital, show
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "report"
 
@@ -28,6 +28,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["show"] = show
+    env.filters["capital"] = capital
     return env
 
 

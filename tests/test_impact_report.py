@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import records
 from mailer.__main__ import cli
-from mailer.figures import title_label
+from mailer.figures import capital, title_label
 from mailer.report import build_report
 from mailer.report_render import write_report
 from mailer.store import Store
@@ -162,7 +162,7 @@ def test_charts_parse_back_to_their_tables(written):
             root, labels, bars = _values(files[chart.id])
             assert root.get("role") == "img"
             assert root.find(f"{SVG}title").text == chart.title
-            assert root.find(f"{SVG}desc").text == chart.summary
+            assert root.find(f"{SVG}desc").text == capital(chart.summary)
             texts = " ".join(t for t in root.itertext())
             for category in chart.categories:
                 assert category in texts                       # tick labels are text, not paths
@@ -183,7 +183,7 @@ def test_charts_parse_back_to_their_tables(written):
                     for value, length in sized:
                         assert length == pytest.approx(value * ratio, rel=0.01)
             img = soup.find("img", src=f"charts/{chart.id}.svg")
-            assert img["alt"].startswith(chart.title) and chart.summary in img["alt"]
+            assert img["alt"].startswith(chart.title) and capital(chart.summary) in img["alt"]
     # the interest chart's value labels say what the table says
     chart = report.section("demand").charts[0]
     _, labels, _ = _values(files[chart.id])
