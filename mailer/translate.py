@@ -10,11 +10,10 @@ wherever they make a known answer (longest first).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
-
-from records.problems import did_you_mean
 
 from .forms import Export, cell_text, parse_when
 from .mapping import WORD_FIELDS, Mapping, Vocab, answer_key, word_of
@@ -143,9 +142,8 @@ class Translator:
                              f"in {self.mapping.path}")
         written = self.mapping.written.get(target, {})
         options = {**{k: written.get(k, k) for k in table}, **{w: w for w in self.vocab.words(target)}}
-        close = did_you_mean(key, options)
-        if close:                        # name the answer as the mapping writes it
-            close = f"; did you mean {options[close.split(chr(39))[1]]!r}?"
+        found = difflib.get_close_matches(key, list(options), n=1, cutoff=0.6)
+        close = f"; did you mean {options[found[0]]!r}?" if found else ""   # as the mapping writes it
         raise ValueError(f"unknown answer {text!r}{close}; add it under "
                          f"answers: {target}: in {self.mapping.path}")
 
