@@ -39,7 +39,7 @@ QUESTION_RULES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("interests", ("interest", "want", "would you like", "areas", "topics", "develop", "cpd")),
     ],
     "evaluations": [
-        ("ignore", ("start time", "last modified", "^id$", "email", "name")),
+        ("ignore", ("start time", "last modified", "^id$", "^e-?mail", "^name$", "your name\\?$")),
         ("date", ("completion time", "timestamp", "submitted")),
         ("quote_consent", ("quote", "may we use", "publish", "share your")),
         ("course", ("which course", "course attended", "course name", "programme")),

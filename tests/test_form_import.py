@@ -294,3 +294,27 @@ def test_evaluations_are_imported_per_course_without_names(tmp_path, root, vocab
     assert (again.added, again.unchanged) == (0, 6)
     with pytest.raises(FormError, match="unknown course 'phonics-for-ta'; did you mean 'phonics-for-tas'"):
         import_evaluations(store, open_export(path), mapping, vocab, course="phonics-for-ta")
+
+
+def test_evaluations_from_the_command_line_and_a_suggested_evaluation_mapping(tmp_path, root, vocab):
+    path = fs.ms_forms_xlsx(tmp_path / "Phonics evaluation.xlsx", fs.EVAL_QUESTIONS, fs.eval_rows(5))
+    text, unplaced = suggest(open_export(path), vocab, kind="evaluations")
+    data = yaml.safe_load(text)
+    assert data["kind"] == "evaluations"
+    assert {q: data["columns"][q] for q in fs.EVAL_QUESTIONS} == {
+        "How would you rate the course overall?": "rating",
+        "What will you change in your practice?": "change",
+        "May we quote your answer (without your name)?": "quote_consent"}
+    assert data["columns"]["Email"] == "ignore" and data["columns"]["Name"] == "ignore"
+    assert data["answers"]["quote_consent"] == {"Yes, quote me": True, "No": False}
+    assert "phonics groups" not in text and unplaced == 0           # free text never copied
+    db = tmp_path / "cli.sqlite3"
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["--root", str(root), "--db", str(db), "evaluations", "import", str(path),
+                                  "--mapping", "course-evaluation"])
+    assert missing.exit_code == 1 and "which course are these evaluations about? Give --course ID" in missing.output
+    result = runner.invoke(cli, ["--root", str(root), "--db", str(db), "evaluations", "import", str(path),
+                                 "--mapping", "course-evaluation", "--course", "phonics-for-tas"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ("Phonics evaluation.xlsx: 5 evaluations added, 0 already held, 0 skipped "
+                             "(phonics-for-tas: 5) (5 rows)\n")
