@@ -14,6 +14,7 @@ Everything is written under bench/out/ (git-ignored) and removed unless --keep.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import sys
@@ -36,6 +37,7 @@ from mailer.send import SendRun  # noqa: E402
 from mailer.store import Reader, Store  # noqa: E402
 
 SECRET = b"benchmark-secret-not-for-production"
+os.environ.setdefault("MAILER_SECRET", SECRET.decode())      # also keys the address hashes
 
 
 class RenderOnly(OutboxProvider):

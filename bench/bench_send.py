@@ -32,6 +32,9 @@ sys.path.insert(0, str(HERE))
 
 KEY = "key-bench-0123456789abcdef"
 SECRET = "benchmark-secret-not-for-production"
+# the same hash key here (the database made in this process) and in the sender's process
+os.environ.pop("MAILER_HASH_KEY", None)
+os.environ["MAILER_SECRET"] = SECRET
 DOMAIN = "mg.example.org"
 
 

@@ -3,7 +3,8 @@
     python -m mailer [--root DIR] [--db PATH] subscribers import FILE.csv
     python -m mailer subscribers import EXPORT.xlsx|.csv --mapping NAME
     python -m mailer subscribers mapping suggest EXPORT [--kind evaluations] [--name NAME]
-    python -m mailer subscribers list | export [ADDRESS] | forget ADDRESS | unsubscribe ADDRESS
+    python -m mailer subscribers list | export [ADDRESS] [--json] | status ADDRESS | forget ADDRESS
+    python -m mailer subscribers unsubscribe ADDRESS
     python -m mailer evaluations import EXPORT --mapping NAME [--course ID]
     python -m mailer report [--from DATE] [--to DATE] --out DIR [--publish]
     python -m mailer preview EDITION [--out DIR]
@@ -21,7 +22,6 @@ Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 """
 from __future__ import annotations
 
-import csv
 import logging
 import sys
 import time
@@ -35,7 +35,8 @@ from .cli_common import Context, fail, log_to_stderr, make_composer, parse_addre
 from .cli_impact import evaluations, mapping_group, report
 from .cli_send import send, status, sync
 from .private import open_private
-from .store import Store, address_hash
+from .spreadsheet import neutralise, tsv_line
+from .store import Store
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -94,7 +95,7 @@ def list_(obj: Context) -> None:
     if not obj.db.exists():
         click.echo("0 subscribers (no database yet: import a CSV first)")
         return
-    with obj.store() as store:
+    with obj.store(need_key=False) as store:
         n = 0
         for row in store.subscribers():
             n += 1
@@ -107,58 +108,69 @@ def list_(obj: Context) -> None:
                 state = "suppressed"
             else:
                 state = "subscribed"
-            name = f"{row['first_name']} {row['last_name']}".strip() or "-"
-            click.echo("\t".join([row["email"], name, audience, row["phases"].replace(" ", ",") or "-", state]))
+            name = neutralise(f"{row['first_name']} {row['last_name']}".strip()) or "-"
+            click.echo(tsv_line([row["email"]]) + "\t" + "\t".join(
+                [name, audience, row["phases"].replace(" ", ",") or "-", state]))
         counts = store.counts()
     click.echo(f"{n} subscribers: {counts['sendable']} sendable, {counts['unsubscribed']} unsubscribed, "
                f"{counts['no_consent']} without consent")
 
 
-EXPORT_COLUMNS = ("email", "first_name", "last_name", "school", "roles", "phases", "interests",
-                  "consent", "source", "status", "unsubscribed_at", "created_at", "updated_at", "editions")
-
-
 @subscribers.command("export")
 @click.argument("address", required=False)
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+              help="Write to this file (created readable by you alone) instead of standard output.")
+@click.option("--json", "as_json", is_flag=True, help="Everything, nested, as JSON (for a subject-access request).")
 @click.pass_obj
-def export(obj: Context, address: str | None, out: Path | None) -> None:
-    """Everything held about one address, or everyone, as CSV (for a subject-access request).
+def export(obj: Context, address: str | None, out: Path | None, as_json: bool) -> None:
+    """Everything held about one address, or everyone: the details, the consent history, each
+    send (edition, date, outcome, the provider's message id) and any suppression.
 
-    The columns can be imported again; `editions` lists each edition and its state."""
+    CSV (the default) can be imported again; cells a spreadsheet would run as formulas are
+    neutralised with a leading ' (removed again on import)."""
+    from . import access
     if address is not None:
         address = parse_address(address)
     if not obj.db.exists():
         fail("no database yet: import a CSV first")
-    handle = open_private(out, "w", encoding="utf-8", newline="") if out else sys.stdout
-    try:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        found = 0
-        with obj.store() as store:
-            for row in store.subscribers(address):
-                found += 1
-                sends = ";".join(f"{s['edition']}:{s['state']}" for s in store.sends_of(row["address_hash"]))
-                writer.writerow([row["email"], row["first_name"], row["last_name"], row["school"],
-                                 row["roles"].replace(" ", ";"), row["phases"].replace(" ", ";"),
-                                 row["interests"].replace(" ", ";"),
-                                 (row["consent_date"] or "yes") if row["consent"] else "no",
-                                 row["consent_source"], row["status"], row["unsubscribed_at"] or "",
-                                 row["created_at"], row["updated_at"], sends])
-            suppressed = store.suppression(address_hash(address)) if address and not found else None
-    finally:
-        if out:
-            handle.close()
-    if address is not None and not found:
-        if suppressed is not None:
-            click.echo(f"{address} is not held: only a hash remains ({suppressed['reason']} on "
-                       f"{suppressed['created_at'][:10]}), so it is never imported again", err=True)
-        else:
+    with obj.store() as store:
+        people = [access.held_about(store, address)] if address else access.everyone(store)
+        if address and not people[0].anything:
             click.echo(f"no subscriber {address}", err=True)
             sys.exit(1)
+        handle = open_private(out, "w", encoding="utf-8", newline="") if out else sys.stdout
+        try:
+            found = (access.write_json if as_json else access.write_csv)(handle, people)
+        finally:
+            if out:
+                handle.close()
+    held = people[0] if address else None
+    if held is not None and held.subscriber is None:
+        x = held.suppression
+        what = f"only a hash remains ({x['reason']} on {x['created_at'][:10]})" if x else \
+            f"only a hash and {len(held.consent)} consent event(s) remain"
+        click.echo(f"{address} is not held: {what}, so it is never imported again", err=True)
     elif out:
         click.echo(f"exported {found} subscriber{'s' if found != 1 else ''} to {out}")
+
+
+@subscribers.command("status")
+@click.argument("address")
+@click.pass_obj
+def subscriber_status(obj: Context, address: str) -> None:
+    """Whether ADDRESS is sent newsletters, and why: its consent history, suppression and sends."""
+    from . import access
+    address = parse_address(address)
+    if not obj.db.exists():
+        fail("no database yet: import a CSV first")
+    with obj.store() as store:
+        held = access.held_about(store, address)
+        if not held.anything:
+            fail(f"nothing is held about {address}")
+        row = held.subscriber
+        sendable = bool(row and row["consent"] and row["status"] == "subscribed" and not held.suppression)
+        for line in access.status_lines(held, sendable):
+            click.echo(line)
 
 
 @subscribers.command("unsubscribe")

@@ -23,11 +23,18 @@ class Context:
         self.db = db if db is not None else root / DEFAULT_DB
         self._records = None
 
-    def store(self, *, create: bool = True) -> Store:
+    def store(self, *, create: bool = True, need_key: bool = True) -> Store:
+        """The database; with ``need_key`` (anything that looks an address up or writes one),
+        a one-line error now if there is no hash key (MAILER_SECRET), not half-way through."""
         try:
-            return Store(self.db, create=create)
+            store = Store(self.db, create=create)
         except (StoreError, OSError) as err:
             fail(str(err))
+        if need_key and store.key_problem:
+            problem = store.key_problem
+            store.close()
+            fail(problem)
+        return store
 
     def records(self, *, strict: bool = True):
         """The alliance's records; with errors, print them and exit 1 before anything is written."""

@@ -88,7 +88,7 @@ def _dry_run(obj: Context, composer, provider, settings, list_readers: bool) -> 
         suppressed = fetch_hashes(provider)
     except ProviderError as err:
         fail(f"could not fetch the suppressions from {provider.name}: {err}; a send would stop here too")
-    with obj.store() as store:
+    with obj.store(need_key=suppressed is not None) as store:
         result = dry_run(store, composer, suppressed=suppressed, listing=list_readers)
     for slug, address in result.readers or ():
         click.echo(f"{address}\t{slug}")

@@ -30,6 +30,7 @@ from records.tree import Records
 
 from .audiences import Planner
 from .providers.base import Recipient, Sender, Variant, placeholder
+from .hashing import address_digest
 from .store import Reader
 from .tokens import Tokens, check_unsubscribe_url, default_unsubscribe_url
 
@@ -326,14 +327,17 @@ class Composer:
         if self.tokens is None:
             raise ValueError("personal messages need unsubscribe tokens (MAILER_SECRET)")
         first = reader.first_name or GREETING_FALLBACK
-        token = self.tokens.token(reader.address_hash)
+        # links and Message-IDs name the reader by the address digest, not the stored (keyed)
+        # hash: they must outlive a change of key, and links already sent must keep working
+        digest = address_digest(reader.email)
+        token = self.tokens.token(digest)
         name = f"{reader.first_name} {reader.last_name}".strip()
         return Recipient(address=reader.email, name=name, vars={
             "first_name": first,
             "first_name_html": html.escape(first, quote=True),
             "unsubscribe_url": self.tokens.url(token),
             "unsubscribe_mailto": self.tokens.mailto(token),
-            "message_id": self.message_id(reader.address_hash),
+            "message_id": self.message_id(digest),
         })
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -32,6 +33,7 @@ from typing import TextIO
 from records.problems import did_you_mean
 from records.schema import DEFAULT_VOCABULARY, STRANDS
 
+from .spreadsheet import restore
 from .store import Store, now, utc_text
 
 COLUMNS = ("email", "first_name", "last_name", "school", "roles", "phases", "interests", "consent",
@@ -204,6 +206,7 @@ class Importer:
             return self.import_stream(handle, source=source if source is not None else (self.source or path.name))
 
     def import_stream(self, handle: TextIO, *, source: str = "") -> ImportResult:
+        self.store.keyer            # no hash key (MAILER_SECRET): StoreError before a row is read
         result = ImportResult()
         reader = csv.reader(handle)
         try:
@@ -263,7 +266,11 @@ class Importer:
 
         def get(name: str) -> str:
             i = columns.get(name)
-            return values[i] if i is not None and i < len(values) else ""
+            if i is None or i >= len(values):
+                return ""
+            value = values[i]
+            # an export of ours neutralised formula-like cells with a leading ': undone here
+            return restore(value) if value[:1] == "'" else value
 
         email = get("email").strip().lower()
         if not email:
@@ -304,7 +311,7 @@ class Importer:
         existing = {r["email"]: dict(r) for r in conn.execute(
             f"SELECT email, address_hash, status, {', '.join(_FIELDS)} FROM subscribers "
             f"WHERE email IN ({marks})", emails)}
-        hashes = {e: hashlib.sha256(e.encode("utf-8")).hexdigest() for e in emails}
+        hashes = {e: self.store.key_for(e) for e in emails}
         suppressed = {r[0] for r in conn.execute(
             f"SELECT address_hash FROM suppressions WHERE address_hash IN ({marks})", list(hashes.values()))}
         newest = {r[0]: (bool(r[1]), r[2]) for r in conn.execute(
@@ -339,7 +346,7 @@ class Importer:
                         updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
                         existing[email] = new
                 continue
-            given_at = utc_text(dt.date.fromisoformat(row["consent_date"])) if row["consent_date"] else moment
+            given_at = _midnight(row["consent_date"]) if row["consent_date"] else moment
             if last is not None and not last[0] and (row["consent_date"] is None or given_at <= last[1]):
                 result.withdrawal_kept += 1            # an import never overrides a later withdrawal
                 result.messages.append(
@@ -380,6 +387,12 @@ class Importer:
             conn.executemany(
                 f"UPDATE subscribers SET {', '.join(f + ' = ?' for f in _FIELDS)}, updated_at = ? WHERE email = ?",
                 updates)
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: str) -> str:
+    """'2026-09-01' -> '2026-09-01T00:00:00Z' (a consent date as a moment; few distinct dates)."""
+    return utc_text(dt.date.fromisoformat(day))
 
 
 def _file_error(err: Exception, row: int) -> str:

@@ -366,6 +366,8 @@ def dry_run(store: Store, composer: Composer, *, suppressed: set[str] | None = N
     :func:`mailer.suppressions.fetch_hashes`)."""
     result = DryRun(Counter(), readers=[] if listing else None)
     planner = composer.planner
+    if suppressed:
+        suppressed = {store.key(digest) for digest in suppressed}      # as the store keeps them
     for s in store.sendable_for(composer.edition.id):
         if s["state"] not in (None, "pending", "skipped"):
             continue

@@ -1,16 +1,23 @@
 """The mailer's database: subscribers, consent, suppressions and the send ledger (SQLite, WAL).
 
-One file (``data/mailer.sqlite3`` by default), never committed. The schema is versioned with
-``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store is opened.
+One file (``data/mailer.sqlite3`` by default, created 0600), never committed. The schema is
+versioned with ``PRAGMA user_version`` and migrated forward by :data:`MIGRATIONS` when the store
+is opened. Every address hash in it is *keyed* (hashing.py): ``k1:`` + HMAC of the address's
+SHA-256 digest; callers hand the store digests (:func:`address_hash`) or addresses.
 
 Subscribers
-    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source)
-    and a status: ``subscribed`` or ``unsubscribed``. Someone is *sendable* when they consented,
-    are subscribed, and their address hash is not in ``suppressions``.
+    One row per normalised address (trimmed, lower-cased), with consent (flag, date, source: a
+    cache of the consent history's newest event) and a status: ``subscribed`` or
+    ``unsubscribed``. Someone is *sendable* when they consented, are subscribed, and their
+    address hash is not in ``suppressions``.
+Consent history
+    ``consent_events``, append-only: given or withdrawn, when, how, the wording. The newest event
+    decides; an import never overrides a later withdrawal (importer.py).
 Suppressions
-    SHA-256 hashes of addresses that must never be written to again: unsubscribed, forgotten
-    (erased: the subscriber row is deleted and only the hash stays) or suppressed by a provider
-    (bounce, complaint). No import makes a suppressed address sendable again.
+    Keyed hashes of addresses that must never be written to again: unsubscribed, forgotten
+    (erased: the subscriber row, consent history and the ledger's link are deleted and only the
+    hash stays) or suppressed by a provider (bounce, complaint). No import makes a suppressed
+    address sendable again.
 The ledger
     One row per (edition, address hash): nobody gets two emails of one edition. States::
 
@@ -28,7 +35,6 @@ The ledger
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -36,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
+from .erasure import redact_everywhere
+from .hashing import PREFIX, Keyer, address_digest, candidates, fingerprint
 from .private import open_private, private_dir, tighten
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
@@ -135,7 +143,10 @@ MIGRATIONS: list[list[str]] = [
            FROM subscribers s LEFT JOIN suppressions x ON x.address_hash = s.address_hash
            WHERE s.status = 'unsubscribed' AND s.unsubscribed_at IS NOT NULL ORDER BY s.id""",
     ],
-    [  # 3 (issue 13): course evaluations, without names or addresses
+    [  # 3: settings of the database itself: the fingerprint of the address hash key (hashing.py)
+        "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ],
+    [  # 4 (issue 13): course evaluations, without names or addresses
         """CREATE TABLE evaluations (
             id            INTEGER PRIMARY KEY AUTOINCREMENT,
             course        TEXT NOT NULL,                     -- a course id
@@ -150,6 +161,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX evaluations_course ON evaluations (course, submitted_at)",
     ],
 ]
+# Tables holding address hashes: re-keyed together when a database from before keying is opened.
+HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", "school", "roles",
@@ -170,8 +183,10 @@ def normalise(address: str) -> str:
 
 
 def address_hash(address: str) -> str:
-    """SHA-256 of the normalised address, hex: what stays after an address is forgotten."""
-    return hashlib.sha256(normalise(address).encode("utf-8")).hexdigest()
+    """The address *digest*, SHA-256 of the normalised address, hex: what unsubscribe links
+    carry and what callers hand to the store's ``*_hash`` methods. The store keeps only the
+    keyed hash of it (hashing.py; :meth:`Store.key`)."""
+    return address_digest(address)
 
 
 def now() -> str:
@@ -235,8 +250,10 @@ class Claim:
 class Store:
     """A connection to the mailer's database; use as a context manager or call close()."""
 
-    def __init__(self, path: Path | str, *, create: bool = True):
+    def __init__(self, path: Path | str, *, create: bool = True, env: Mapping[str, str] | None = None):
         self.path = Path(path)
+        self._keyer: Keyer | None = None
+        self.key_problem = ""           # why there is no hash key (said when one is needed)
         if not create and not self.path.exists():
             raise StoreError(f"no database at {self.path}; import subscribers first")
         private_dir(self.path.parent)
@@ -256,6 +273,8 @@ class Store:
         # No FOREIGN KEY clauses: enforcing them tripled the cost of planning a send; the two
         # references (ledger -> subscribers, ledger -> batches) are kept by this module alone.
         self.migrate()
+        self._env = env
+        self._find_key(env)
 
     # --- plumbing ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -302,6 +321,67 @@ class Store:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
 
+    # --- keyed address hashes (hashing.py) -----------------------------------------------------
+    def _find_key(self, env: Mapping[str, str] | None) -> None:
+        """The hash key whose fingerprint the database holds, from the environment; a database
+        from before keying is re-keyed now (its digests get the key). No key is no error
+        until one is needed: reading counts or a status needs none."""
+        from .tokens import MAKE_ONE, SecretError
+        try:
+            offered = candidates(env)
+        except SecretError as err:
+            self.key_problem = str(err)
+            return
+        stored = self._meta("hash_key")
+        if not offered:
+            self.key_problem = ("MAILER_SECRET is not set: the database keeps addresses only as hashes keyed with "
+                                f"it (and unsubscribe links are signed with it); set it and keep it (make one "
+                                f"with: {MAKE_ONE})")
+            return
+        if stored is None:
+            self._rekey(Keyer(offered[0].key))
+            return
+        match = next((c for c in offered if fingerprint(c.key) == stored), None)
+        if match is None:
+            self.key_problem = (f"{self.path}: its address hashes were keyed with another secret than "
+                                f"{', '.join(c.variable for c in offered)}: set MAILER_HASH_KEY to the "
+                                "MAILER_SECRET in use when the database was started (or list that secret in "
+                                "MAILER_SECRET_OLD); without it no unsubscribed or erased address is recognised")
+            return
+        self._keyer = Keyer(match.key)
+
+    def _rekey(self, keyer: Keyer) -> None:
+        """Key a new database, or one from before keying: every plain digest gets the key."""
+        with self.transaction() as conn:
+            already = self._meta("hash_key")            # another process keyed it meanwhile?
+            if already is None:
+                conn.create_function("mailer_key", 1, keyer, deterministic=True)
+                for table in HASHED_TABLES:
+                    conn.execute(f"UPDATE {table} SET address_hash = mailer_key(address_hash) "
+                                 f"WHERE address_hash NOT LIKE '{PREFIX}%'")
+                conn.execute("INSERT INTO meta (name, value) VALUES ('hash_key', ?)", (keyer.fingerprint,))
+        if already is None or already == keyer.fingerprint:
+            self._keyer = keyer
+        else:
+            self._find_key(self._env)
+
+    def _meta(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def keyer(self) -> Keyer:
+        if self._keyer is None:
+            raise StoreError(self.key_problem)
+        return self._keyer
+
+    def key(self, digest_or_hash: str) -> str:
+        """The stored (keyed) hash for a digest; a stored hash is returned as it is."""
+        return digest_or_hash if digest_or_hash.startswith(PREFIX) else self.keyer(digest_or_hash)
+
+    def key_for(self, address: str) -> str:
+        return self.keyer.address(address)
+
     # --- subscribers ---------------------------------------------------------------------------
     def subscriber(self, address: str) -> sqlite3.Row | None:
         return self.conn.execute("SELECT * FROM subscribers WHERE email = ?",
@@ -337,20 +417,22 @@ class Store:
         return out
 
     def suppression(self, hash_: str) -> sqlite3.Row | None:
+        """The suppression of an address digest (or stored hash), if any."""
         return self.conn.execute("SELECT * FROM suppressions WHERE address_hash = ?",
-                                 (hash_,)).fetchone()
+                                 (self.key(hash_),)).fetchone()
 
     def suppress_hash(self, hash_: str, reason: str, source: str = "") -> bool:
         """Record a suppression; True if it is new. The first reason recorded is kept."""
         cur = self.conn.execute(
             "INSERT INTO suppressions (address_hash, reason, source, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (address_hash) DO NOTHING", (hash_, reason, source, now()))
+            "ON CONFLICT (address_hash) DO NOTHING", (self.key(hash_), reason, source, now()))
         return cur.rowcount == 1
 
     def unsubscribe_hash(self, hash_: str, source: str = "") -> str:
         """Unsubscribe by address hash (what a token carries). Returns what happened:
         ``unsubscribed``, ``already`` (was unsubscribed or suppressed) or ``suppressed`` (no
         subscriber with that hash: the suppression is recorded so no import adds it)."""
+        hash_ = self.key(hash_)
         with self.transaction() as conn:
             row = conn.execute("SELECT id, status FROM subscribers WHERE address_hash = ?",
                                (hash_,)).fetchone()
@@ -366,7 +448,7 @@ class Store:
             return "unsubscribed"
 
     def unsubscribe(self, address: str, source: str = "office") -> str:
-        return self.unsubscribe_hash(address_hash(address), source)
+        return self.unsubscribe_hash(self.key_for(address), source)
 
     @staticmethod
     def _withdraw(conn: sqlite3.Connection, hashes: list[str], source: str, detail: str = "") -> None:
@@ -388,7 +470,7 @@ class Store:
         sendable and no longer are)."""
         by_reason: dict[str, list[str]] = {}
         for hash_, reason in entries:
-            by_reason.setdefault(reason, []).append(hash_)
+            by_reason.setdefault(reason, []).append(self.key(hash_))
         out: dict[str, tuple[int, int]] = {}
         stamp = now()
         with self.transaction() as conn:
@@ -415,14 +497,14 @@ class Store:
     def forget(self, address: str, source: str = "command line") -> str:
         """Erase a subscriber's personal data; keep only the hash as a suppression.
         Returns ``forgotten``, ``already`` or ``suppressed`` (not in the database)."""
-        hash_ = address_hash(address)
+        hash_ = self.key_for(address)
         self.conn.execute("PRAGMA secure_delete = ON")     # overwrite what is deleted, not just unlink it
         try:
-            return self._forget(hash_, source)
+            return self._forget(hash_, source, normalise(address))
         finally:
             self.conn.execute("PRAGMA secure_delete = OFF")
 
-    def _forget(self, hash_: str, source: str) -> str:
+    def _forget(self, hash_: str, source: str, address: str) -> str:
         with self.transaction() as conn:
             row = conn.execute("SELECT id FROM subscribers WHERE address_hash = ?", (hash_,)).fetchone()
             previous = self.suppression(hash_)
@@ -432,15 +514,19 @@ class Store:
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
             conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
-            if row is None:
-                return "already" if previous is not None else "suppressed"
-            # ledger rows keep only the hash; none of them can be sent again
-            conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
-                         "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
-            conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
-            conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            if row is not None:
+                conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
+                             "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
+                conn.execute("UPDATE ledger SET subscriber_id = NULL WHERE subscriber_id = ?", (row["id"],))
+                conn.execute("DELETE FROM subscribers WHERE id = ?", (row["id"],))
+            # the ledger keeps its counts, but not even the keyed hash: only the suppression links to them
+            conn.execute("UPDATE ledger SET address_hash = 'forgotten:' || id, subscriber_id = NULL "
+                         "WHERE address_hash = ?", (hash_,))
+            redact_everywhere(conn, address)
         # erased data must not linger in free pages or in old page copies in the write-ahead log
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if row is None:
+            return "already" if previous is not None else "suppressed"
         return "forgotten"
 
     # --- consent history ------------------------------------------------------------------------
@@ -453,11 +539,12 @@ class Store:
         are kept in step as a cache (sending reads them). A "given" event that becomes the
         newest, from any source but an import, also ends an earlier unsubscribe: the person
         asked again (bounces, complaints and erasure stay suppressed)."""
-        self.add_consent_event_hash(address_hash(email), given=given, at=at, source=source,
+        self.add_consent_event_hash(self.key_for(email), given=given, at=at, source=source,
                                     detail=detail, wording=wording)
 
     def add_consent_event_hash(self, hash_: str, *, given: bool, at: dt.datetime | dt.date, source: str,
                                detail: str = "", wording: str | None = None) -> None:
+        hash_ = self.key(hash_)
         with self._atomic() as conn:
             conn.execute("INSERT INTO consent_events (address_hash, given, at, source, detail, wording, "
                          "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -487,21 +574,21 @@ class Store:
 
     def consent_history(self, email: str) -> list["ConsentEvent"]:
         """Every consent event of ``email``, oldest first (the last one decides)."""
-        return self.consent_history_hash(address_hash(email))
+        return self.consent_history_hash(self.key_for(email))
 
     def consent_history_hash(self, hash_: str) -> list["ConsentEvent"]:
         return [ConsentEvent(bool(r["given"]), parse_utc(r["at"]), r["source"], r["detail"], r["wording"])
                 for r in self.conn.execute("SELECT given, at, source, detail, wording FROM consent_events "
-                                           "WHERE address_hash = ? ORDER BY at, id", (hash_,))]
+                                           "WHERE address_hash = ? ORDER BY at, id", (self.key(hash_),))]
 
     def consent_given(self, email: str) -> bool:
         """True when the newest consent event of ``email`` is "given"."""
-        newest = self.conn.execute(NEWEST_CONSENT.format(h="?"), (address_hash(email),)).fetchone()
+        newest = self.conn.execute(NEWEST_CONSENT.format(h="?"), (self.key_for(email),)).fetchone()
         return bool(newest and newest["given"])
 
     def sends_of(self, hash_: str) -> list[sqlite3.Row]:
-        return self.conn.execute("SELECT edition, state, updated_at FROM ledger WHERE address_hash = ? "
-                                 "ORDER BY id", (hash_,)).fetchall()
+        return self.conn.execute("SELECT edition, state, updated_at, message_id FROM ledger WHERE address_hash = ? "
+                                 "ORDER BY id", (self.key(hash_),)).fetchall()
 
     # --- the ledger -----------------------------------------------------------------------------
     def plan(self, edition: str, rows: Iterable[tuple[int, str, str, str]], *, chunk: int = 5000) -> int:
@@ -521,7 +608,7 @@ class Store:
         with self.transaction() as conn:
             buffer: list[tuple] = []
             for subscriber_id, hash_, audience, phases in rows:
-                buffer.append((edition, subscriber_id, hash_, audience, phases, stamp, stamp))
+                buffer.append((edition, subscriber_id, self.key(hash_), audience, phases, stamp, stamp))
                 if len(buffer) >= chunk:
                     conn.executemany(sql, buffer)
                     buffer.clear()

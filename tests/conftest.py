@@ -46,3 +46,12 @@ def demo_site(tmp_path_factory) -> Path:
     assert re.search(r"^Built \d+ pages into .+/ in \d+\.\d s \(0 errors, \d+ warnings?\)$",
                      result.output.splitlines()[-1]), result.output
     return out
+
+
+
+# The mailer keeps addresses as hashes keyed with MAILER_HASH_KEY or MAILER_SECRET (mailer/hashing.py).
+# Tests open stores directly and run the CLI with their own MAILER_SECRET: one hash key for the
+# whole session keeps those views of a database in step (subprocesses inherit it). Tests of
+# the key itself unset it with monkeypatch.
+TEST_HASH_KEY = "tests-hash-key-Vx9qL2mR7tKp4wZs"
+os.environ["MAILER_HASH_KEY"] = TEST_HASH_KEY

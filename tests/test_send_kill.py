@@ -41,7 +41,8 @@ def wait_for(condition, what: str, timeout: float = 20.0) -> None:
 
 def start_send(root: Path, server, **env) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MAILER_")}
-    environment.update(api_env(server), MAILER_SECRET=SECRET, PYTHONPATH=str(REPO), **env)
+    environment.update(api_env(server), MAILER_SECRET=SECRET, MAILER_HASH_KEY=os.environ["MAILER_HASH_KEY"],
+                       PYTHONPATH=str(REPO), **env)
     return subprocess.Popen([sys.executable, "-m", "mailer", "--root", str(root), "send", WINTER,
                              "--batch-size", "3", "--quiet"], cwd=REPO, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

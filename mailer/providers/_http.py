@@ -104,7 +104,7 @@ class BearerAuth(AuthBase):
         return "BearerAuth(***)"
 
 
-def _secret_pattern(value: str) -> re.Pattern:
+def any_encoding_pattern(value: str) -> re.Pattern:
     """``value`` in any letter case, each character as itself or percent-encoded (in either hex
     case, or encoded twice: ``%2541``), a space also as ``+``: however a URL carried it."""
     parts = []
@@ -127,7 +127,7 @@ def scrub(text: str, secrets: Iterable[Secret | str]) -> str:
         for form in {base64.b64encode(value.encode()).decode(),
                      base64.b64encode(f"api:{value}".encode()).decode()}:
             text = text.replace(form, "***")
-        text = _secret_pattern(value).sub("***", text)
+        text = any_encoding_pattern(value).sub("***", text)
     return text
 
 

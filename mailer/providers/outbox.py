@@ -71,10 +71,14 @@ class OutboxProvider(Provider):
         removed = 0
         if self.directory.is_dir():
             for edition in self.directory.iterdir():
+                if not edition.is_dir():
+                    continue
                 target = edition / name
                 if target.is_file():
                     target.unlink()
                     removed += 1
+                for stale in edition.glob(f".{name}.*.tmp"):    # a killed send's half-written copy
+                    stale.unlink(missing_ok=True)
         return removed
 
 
