@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailer.importer import Importer
-from mailer.store import Store, address_hash
+from mailer.store import Store
 from tests.treebuilder import course, session, write_tree
 
 ROLES = ["teaching-assistant", "teacher", "ect", "middle-leader", "senior-leader", "senco"]
@@ -122,7 +122,7 @@ def _sends(world: World, rng: random.Random, editions: list[str]) -> None:
             rows = []
             for p in everyone:
                 audience = "leaders" if leaders & set(p["roles"]) else "friends"
-                rows.append((ids[p["email"]], address_hash(p["email"]), audience, ""))
+                rows.append((ids[p["email"]], store.key_for(p["email"]), audience, ""))
             store.plan(edition, rows)
             for audience in ("leaders", "friends"):
                 sent = failed = 0
@@ -147,7 +147,7 @@ def _sends(world: World, rng: random.Random, editions: list[str]) -> None:
                 sent_to[row[0]] = (edition, row[1])
         entries = []
         for p in everyone:
-            h = address_hash(p["email"])
+            h = store.key_for(p["email"])        # as the store keeps it (keyed)
             r = rng.random()
             reason = "bounce" if r < 0.06 else "complaint" if r < 0.08 else "unsubscribed" if r < 0.14 else None
             if reason:
@@ -162,7 +162,8 @@ def _sends(world: World, rng: random.Random, editions: list[str]) -> None:
         store.apply_suppressions(entries, "provider")
     # a provider's unsubscribe takes the reader off the list; a bounce or complaint does not
     gone = {h for h, reason in entries if reason == "unsubscribed"}
-    world.people = [p for p in world.people if address_hash(p["email"]) not in gone]
+    with Store(world.db) as store:
+        world.people = [p for p in world.people if store.key_for(p["email"]) not in gone]
 
 
 def _evaluations(world: World, rng: random.Random) -> None:
