@@ -12,7 +12,8 @@
                                   [--batch-size N] [--outbox DIR] [--quiet]
     python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
-    python -m mailer serve [--host H] [--port P]
+    python -m mailer serve [--host H] [--port P] [--workers N]
+    python -m mailer inbox MBOX-OR-MAILDIR [--dry-run]
 
 The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
 (outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
@@ -23,6 +24,7 @@ Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -233,18 +235,46 @@ def preview(obj: Context, edition: str, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen here (behind a reverse proxy).")
 @click.option("--port", default=8025, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (about one per core).")
+@click.option("--trusted-proxies", default="127.0.0.1", show_default=True, envvar="MAILER_TRUSTED_PROXIES",
+              help="Addresses whose X-Forwarded-For/-Proto headers are believed.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int) -> None:  # pragma: no cover - runs forever
-    """Answer unsubscribe links (one-click POST and the confirmation page)."""
-    from .subscription import make_app, serve as run
-    recs = obj.records(strict=False)
-    secrets = secrets_or_fail()          # links signed with MAILER_SECRET or MAILER_SECRET_OLD
-    name = recs.alliance.display_name if recs.alliance else "the newsletter"
-    site = recs.alliance.site_url if recs.alliance else ""
-    click.echo(f"answering unsubscribe links on http://{host}:{port}/ (Ctrl-C stops)")
-    run(make_app(obj.db, secrets, name=name, site_url=site), host, port)
+def serve(obj: Context, host: str, port: int, workers: int, trusted_proxies: str) -> None:
+    """Run the subscription service: join (double opt-in), confirm, preferences, unsubscribe
+    (RFC 8058 one-click) and the providers' webhooks. Refuses to start without the database."""
+    from .web.config import ConfigError, from_env
+    from .web.server import run
+    env = dict(os.environ, MAILER_DB=str(obj.db), MAILER_ROOT=str(obj.root))
+    try:
+        config = from_env(env)
+    except ConfigError as err:
+        fail(str(err))
+    click.echo(f"subscription service for {config.name} on http://{host}:{port}/ "
+               f"({workers} worker{'s' if workers != 1 else ''}; public address {config.service_url}; Ctrl-C stops)")
+    run(obj.db, obj.root, host, port, workers, proxies=trusted_proxies)
+
+
+@cli.command()
+@click.argument("mailbox", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would be done; change nothing.")
+@click.pass_obj
+def inbox(obj: Context, mailbox: Path, dry_run: bool) -> None:
+    """Apply the unsubscribe requests in an office mailbox export (mbox file or Maildir folder).
+
+    A message counts when it carries our unsubscribe token (the mailto: link in every email)
+    or says "unsubscribe" in its subject or first lines; its sender, or the token, names the
+    reader. Messages that could not be matched are listed for a person to deal with."""
+    from .inbox import InboxError, process
+    with obj.store(create=False) as store:
+        try:
+            report = process(store, mailbox, secrets=secrets_or_fail(), dry_run=dry_run)
+        except InboxError as err:
+            fail(str(err))
+    for line in report.lines():
+        click.echo(line)
 
 
 for command in (send, sync, status):        # mailer/cli_send.py

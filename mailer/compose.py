@@ -36,9 +36,11 @@ from .tokens import Tokens, check_unsubscribe_url, default_unsubscribe_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "email"
 GREETING_FALLBACK = "there"          # "Hello there," when we do not know a first name
-PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "message_id")
+PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "preferences_url",
+                "message_id")
 PREVIEW_VALUES = {"first_name": "Sam", "first_name_html": "Sam",
                   "unsubscribe_url": "#unsubscribe-link-is-personal",
+                  "preferences_url": "#preferences-link-is-personal",
                   "unsubscribe_mailto": "#unsubscribe-link-is-personal",
                   "message_id": "preview@localhost"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -337,6 +339,7 @@ class Composer:
             "first_name_html": html.escape(first, quote=True),
             "unsubscribe_url": self.tokens.url(token),
             "unsubscribe_mailto": self.tokens.mailto(token),
+            "preferences_url": self.tokens.preferences_url(digest),
             "message_id": self.message_id(digest),
         })
 
@@ -352,13 +355,17 @@ def default_sender(records: Records, from_addr: str = "") -> Sender:
 
 
 def make_tokens(records: Records, secret: bytes, unsubscribe_url: str = "") -> Tokens:
-    """Raises UrlError when MAILER_UNSUBSCRIBE_URL (or the site URL it defaults to) is not https."""
+    """Raises UrlError when MAILER_UNSUBSCRIBE_URL (or the service URL it defaults to) is not https."""
+    alliance = records.alliance
     if unsubscribe_url:
         base = check_unsubscribe_url(unsubscribe_url)
     else:
-        base = check_unsubscribe_url(default_unsubscribe_url(str(records.alliance.site_url)),
-                                     "site_url in content/alliance.yml (the default unsubscribe address)")
-    return Tokens(secret, base, records.alliance.contact.email)
+        base = check_unsubscribe_url(default_unsubscribe_url(alliance.service_url),
+                                     "subscriptions_url (or site_url) in content/alliance.yml "
+                                     "(the default unsubscribe address)")
+    preferences = check_unsubscribe_url(alliance.service_url + "preferences",
+                                        "subscriptions_url (or site_url) in content/alliance.yml")
+    return Tokens(secret, base, alliance.contact.email, preferences_url=preferences)
 
 
 def preview_substitute(text: str) -> str:

@@ -14,6 +14,10 @@ AuthError                   released; the run stops at once
 anything else               unknown (a request may have started); re-raised
 ==========================  ==========================================================
 
+Suppressions written while a send runs (the web service's one-click leaves and provider
+webhooks) apply from the next batch: each claim selects only readers still sendable at that
+moment, and changes the service had to queue (mailer/spool.py) are applied before each claim.
+
 A run: recover rows a killed run left ``sending`` (they become ``unknown``); fetch the
 provider's suppressions into the store (:mod:`mailer.suppressions`; if that fails, the run
 stops before sending anything); with ``resend_unknown``, put unknown rows back to pending;
@@ -52,6 +56,7 @@ from .compose import ComposeError, Composer
 from .progress import NoProgress
 from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, ProviderError, RejectedError,
                              TransientError)
+from .spool import drain as drain_spool
 from .store import Claim, Store
 from .suppressions import SyncReport, sync
 
@@ -224,6 +229,7 @@ class SendRun:
                 if not self.store.has_pending(self.edition, key.audience, phases):
                     return
                 self.throttle()          # before the claim: rows never wait in "sending"
+            drain_spool(self.store)      # leaves the web service had to queue: honoured from this batch on
             claim = self.store.claim(self.edition, key.audience, phases, self.batch_size,
                                      self.provider.name, variant.key)
             if claim is None:

@@ -146,7 +146,39 @@ MIGRATIONS: list[list[str]] = [
     [  # 3: settings of the database itself: the fingerprint of the address hash key (hashing.py)
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     ],
-    [  # 4 (issue 13): course evaluations, without names or addresses
+    [  # 4: the subscription service (mailer/web): sign-ups awaiting confirmation, pauses,
+       #    provider webhook events and the replay guard
+        """CREATE TABLE signups (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            email           TEXT NOT NULL UNIQUE,              -- normalised; deleted once confirmed or expired
+            first_name      TEXT NOT NULL DEFAULT '',
+            school          TEXT NOT NULL DEFAULT '',
+            roles           TEXT NOT NULL DEFAULT '',
+            phases          TEXT NOT NULL DEFAULT '',
+            interests       TEXT NOT NULL DEFAULT '',
+            wording_version TEXT NOT NULL,
+            nonce           TEXT NOT NULL,                     -- in the signed link; a new request replaces it
+            requested_at    TEXT NOT NULL,
+            mails           TEXT NOT NULL DEFAULT ''           -- ISO times of confirmation emails, space-separated
+        )""",
+        "ALTER TABLE subscribers ADD COLUMN paused_until TEXT",   # ISO date; NULL = not paused
+        """CREATE TABLE provider_events (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            provider     TEXT NOT NULL,
+            event        TEXT NOT NULL,        -- delivered | failed | bounce | complaint | unsubscribed
+            address_hash TEXT NOT NULL,
+            message_id   TEXT NOT NULL DEFAULT '',
+            reason       TEXT NOT NULL DEFAULT '',
+            occurred_at  TEXT NOT NULL,
+            received_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX provider_events_message ON provider_events (message_id)",
+        """CREATE TABLE webhook_seen (
+            key         TEXT PRIMARY KEY,      -- provider:token (Mailgun) or provider:signature digest
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+    [  # 5 (issue 13): course evaluations, without names or addresses
         """CREATE TABLE evaluations (
             id            INTEGER PRIMARY KEY AUTOINCREMENT,
             course        TEXT NOT NULL,                     -- a course id
@@ -162,7 +194,7 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 # Tables holding address hashes: re-keyed together when a database from before keying is opened.
-HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events")
+HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events", "provider_events")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", "school", "roles",
@@ -171,7 +203,8 @@ SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", 
 
 # A subscriber row ``s`` may be written to:
 SENDABLE = ("s.consent = 1 AND s.status = 'subscribed' AND NOT EXISTS "
-            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash)")
+            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash) "
+            "AND (s.paused_until IS NULL OR s.paused_until <= date('now'))")
 
 
 class StoreError(Exception):
@@ -514,6 +547,9 @@ class Store:
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
             conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
+            # the subscription service's: a sign-up awaiting confirmation, the providers' events
+            conn.execute("DELETE FROM signups WHERE email = ?", (normalise(address),))
+            conn.execute("DELETE FROM provider_events WHERE address_hash = ?", (hash_,))
             if row is not None:
                 conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
                              "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))

@@ -6,6 +6,7 @@ whole tree and are checked in one place, ``check.py``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urlparse
@@ -31,6 +32,9 @@ DEFAULT_VOCABULARY = {
     "specialisms": ["early-reading", "english", "maths", "science", "send", "eyfs", "behaviour",
                     "assessment", "leadership", "itt-mentoring"],
 }
+DEFAULT_CONSENT = ("I would like {name}'s newsletter by email: courses, programmes and opportunities "
+                   "for my role and phase. I can change what I get or leave at any time with the "
+                   "link in every email.")
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -219,6 +223,8 @@ class Alliance(Record):
     lead_school: Word
     site_url: Url
     signup_url: Optional[Url] = None
+    subscriptions_url: Optional[Url] = None     # the subscription service (python -m mailer serve)
+    consent_wording: Optional[Line] = None      # what a reader agrees to on the join form
     timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
     contact: Contact
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
@@ -226,6 +232,20 @@ class Alliance(Record):
     @property
     def display_name(self) -> str:
         return self.short_name or self.name
+
+    @property
+    def consent(self) -> tuple[str, str]:
+        """The join form's consent wording and its version: the first 8 hex digits of the
+        wording's SHA-256, so any change of wording is a new version without an editor
+        having to remember to number it."""
+        wording = self.consent_wording or DEFAULT_CONSENT.format(name=self.display_name)
+        return wording, hashlib.sha256(wording.encode("utf-8")).hexdigest()[:8]
+
+    @property
+    def service_url(self) -> str:
+        """The subscription service's base URL, ending in "/" (default: the site's)."""
+        base = self.subscriptions_url or self.site_url
+        return base if base.endswith("/") else base + "/"
 
 
 class Venue(Record):

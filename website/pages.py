@@ -22,6 +22,7 @@ The site, for an alliance of any size (5,000 courses stay quick to build and to 
     newsletters/index.md            the newsletter archive
     newsletters/<id>.md             one page per edition
     accessibility.md                the accessibility statement
+    join.md                         join the mailing list: the form posting to the subscription service
 
 Beside the pages (written by pipeline.generate, not from templates): the iCalendar feeds
 (calendar/all.ics, calendar/<strand>.ics, calendar/courses/<course>.ics, see calendar.py) and
@@ -44,6 +45,7 @@ from records.schema import SLE, Course
 from records.tree import Records
 
 from . import calendar as feeds
+from .join import join_form
 
 NEXT_ON_HOME = 6          # upcoming courses on the home page
 NEWS_ON_HOME = 3          # latest stories on the home page
@@ -64,6 +66,7 @@ class Paths:
     news = Markup("news/index.md")
     newsletters = Markup("newsletters/index.md")
     accessibility = Markup("accessibility.md")
+    join = Markup("join.md")
     impact = Markup("impact.md")
     prospectus = Markup("prospectus.pdf")
     all_feed = Markup(feeds.ALL_FEED)
@@ -312,6 +315,10 @@ def accessibility(ix: Index) -> list[Page]:
     return [Page(Paths.accessibility, "accessibility.md.j2", {})]
 
 
+def join(ix: Index) -> list[Page]:
+    return [Page(Paths.join, "join.md.j2", {"form": join_form(ix.records)}, "content/alliance.yml")]
+
+
 def impact(ix: Index) -> list[Page]:
     """"Our impact": only when figures were published and an editor still chooses some."""
     parts = shown_parts(ix.records.impact, ix.records.impact_published)
@@ -323,7 +330,7 @@ def impact(ix: Index) -> list[Page]:
 
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
-    accessibility, impact]
+    accessibility, join, impact]
 
 
 # --- the nav: sections only -------------------------------------------------------------------
@@ -348,7 +355,8 @@ def nav(records: Records | None = None) -> list[Any]:
 
 # gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
 NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
-              "/accessibility.md"]      # linked from every page's footer
+              "/accessibility.md",       # linked from every page's footer
+              "/join.md"]                # linked from the home page and the newsletter archive
 
 
 def site(records: Records, today: dt.date) -> Site:
