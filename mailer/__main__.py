@@ -1,8 +1,12 @@
 """python -m mailer: subscribers, previews and sends of newsletter editions (a thin CLI).
 
     python -m mailer [--root DIR] [--db PATH] subscribers import FILE.csv
+    python -m mailer subscribers import EXPORT.xlsx|.csv --mapping NAME
+    python -m mailer subscribers mapping suggest EXPORT [--kind evaluations] [--name NAME]
     python -m mailer subscribers list | export [ADDRESS] [--json] | status ADDRESS | forget ADDRESS
     python -m mailer subscribers unsubscribe ADDRESS
+    python -m mailer evaluations import EXPORT --mapping NAME [--course ID]
+    python -m mailer report [--from DATE] [--to DATE] --out DIR [--publish]
     python -m mailer preview EDITION [--out DIR]
     python -m mailer send EDITION [--dry-run [--list]] [--test-to ADDRESS] [--resend-unknown]
                                   [--batch-size N] [--outbox DIR] [--quiet]
@@ -32,6 +36,7 @@ import click
 from records.newsletter import audience_for
 
 from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secrets_or_fail
+from .cli_impact import evaluations, mapping_group, report
 from .cli_send import reconcile, send, status, sync
 from .private import open_private
 from .spreadsheet import neutralise, tsv_line
@@ -62,9 +67,16 @@ def subscribers() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", default=None, help="Where consent was given, when the CSV has no source "
               "column [default: the file's name].")
+@click.option("--mapping", default=None, metavar="NAME",
+              help="Read a form export (Microsoft Forms .xlsx, Google Forms CSV) through "
+                   "imports/NAME.yml.")
 @click.pass_obj
-def import_(obj: Context, file: Path, source: str | None) -> None:
-    """Add or update subscribers from a CSV file (see CONTENT-FORMAT.md)."""
+def import_(obj: Context, file: Path, source: str | None, mapping: str | None) -> None:
+    """Add or update subscribers from a CSV file (see CONTENT-FORMAT.md), or from a form
+    export through a mapping (--mapping NAME)."""
+    if mapping is not None:
+        from .cli_impact import import_with_mapping
+        return import_with_mapping(obj, file, mapping)
     from .importer import Importer, ImportError_, Vocab
     vocab = Vocab.from_records(obj.records(strict=False))
     started = time.perf_counter()
@@ -268,6 +280,9 @@ def inbox(obj: Context, mailbox: Path, dry_run: bool) -> None:
 
 
 for command in (send, sync, status, reconcile):        # mailer/cli_send.py
+    cli.add_command(command)
+subscribers.add_command(mapping_group)       # mailer/cli_impact.py
+for command in (evaluations, report):
     cli.add_command(command)
 
 

@@ -193,6 +193,20 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE batches ADD COLUMN check_note TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX batches_unknown ON batches (edition, requested_at) WHERE state = 'unknown'",
     ],
+    [  # 6 (issue 13): course evaluations, without names or addresses
+        """CREATE TABLE evaluations (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            course        TEXT NOT NULL,                     -- a course id
+            response_key  TEXT NOT NULL UNIQUE,              -- sha256 of course + cells: re-imports add nothing twice
+            submitted_at  TEXT,                              -- ISO date, when the export has one
+            rating        INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            change        TEXT NOT NULL DEFAULT '',          -- "what will you change in your practice?"
+            quote_consent INTEGER NOT NULL DEFAULT 0 CHECK (quote_consent IN (0, 1)),
+            source        TEXT NOT NULL DEFAULT '',          -- the export's file name or the mapping's source
+            imported_at   TEXT NOT NULL
+        )""",
+        "CREATE INDEX evaluations_course ON evaluations (course, submitted_at)",
+    ],
 ]
 # Tables holding address hashes: re-keyed together when a database from before keying is opened.
 HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events", "provider_events")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
 from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
+from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue, Vocabulary)
@@ -33,6 +34,8 @@ class Records:
     news: list[NewsItem] = field(default_factory=list)          # newest first
     audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
     editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
+    impact: ImpactChoice | None = None                            # content/impact.yml (impact.py)
+    impact_published: PublishedImpact | None = None               # content/impact-published.yml
     # folder -> ids of every well-named record file in it, valid or not: references are checked
     # against these, so one broken SLE file does not also make every course naming it "unknown"
     # (a shared file that cannot be read at all maps to None: references to it go unchecked,
@@ -300,6 +303,17 @@ def _schools(root: Path, problems: Problems, incomplete: list) -> tuple[dict[str
     return out, {school_id for school_id, _ in files}
 
 
+def _single(root: Path, rel: str, model: type[Record], problems: Problems,
+            incomplete: list | None = None) -> Record | None:
+    """An optional file holding one record (content/impact.yml and its generated partner)."""
+    incomplete = [] if incomplete is None else incomplete
+    doc = _yaml_mapping(root, rel, problems, required=False)
+    if doc is None:
+        return None
+    return _check_one(model, doc.data, Path(rel).stem, doc.path, 1, (), doc.data, problems,
+                      incomplete)
+
+
 def _alliance(root: Path, problems: Problems, incomplete: list) -> Alliance | None:
     doc = _yaml_mapping(root, "content/alliance.yml", problems, required=True)
     if doc is None:
@@ -329,7 +343,10 @@ def load_core(root: Path, problems: Problems) -> Records:
         ids[rel] = None
     return Records(root=root, alliance=_alliance(root, problems, incomplete), venues=venues,
                    schools=schools, board=_board(root, problems, incomplete), audiences=audiences,
-                   ids=ids, incomplete=incomplete)
+                   ids=ids, incomplete=incomplete,
+                   impact=_single(root, IMPACT_FILE, ImpactChoice, problems, incomplete),
+                   impact_published=_single(root, PUBLISHED_FILE, PublishedImpact, problems,
+                                            incomplete))
 
 
 def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems) -> None:

@@ -40,6 +40,8 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
     sles = sorted(recs.sles.values(), key=lambda s: s.id)
     sle = next((s for s in sles if s.photo), sles[0])
     edition = list(recs.editions)[-1]
+    from records.impact import shown_parts
+    impact = {"impact": "impact.html"} if shown_parts(recs.impact, recs.impact_published) else {}
     return {
         "home": "index.html",
         "catalogue": "courses/index.html",
@@ -58,4 +60,5 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
         "newsletters": "newsletters/index.html",
         "newsletter": f"newsletters/{edition}.html",
         "accessibility": "accessibility.html",
+        **impact,
     }

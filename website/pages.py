@@ -40,6 +40,7 @@ from markupsafe import Markup
 
 from records import STRANDS, Problems
 from records.media import MediaError, image_file
+from records.impact import PUBLISHED_FILE, shown_parts
 from records.newsletter import courses_for, edition_audiences, news_for
 from records.schema import SLE, Course
 from records.tree import Records
@@ -67,6 +68,7 @@ class Paths:
     newsletters = Markup("newsletters/index.md")
     accessibility = Markup("accessibility.md")
     join = Markup("join.md")
+    impact = Markup("impact.md")
     prospectus = Markup("prospectus.pdf")
     all_feed = Markup(feeds.ALL_FEED)
 
@@ -318,16 +320,28 @@ def join(ix: Index) -> list[Page]:
     return [Page(Paths.join, "join.md.j2", {"form": join_form(ix.records)}, "content/alliance.yml")]
 
 
+def impact(ix: Index) -> list[Page]:
+    """"Our impact": only when figures were published and an editor still chooses some."""
+    parts = shown_parts(ix.records.impact, ix.records.impact_published)
+    if not parts:
+        return []
+    return [Page(Paths.impact, "impact.md.j2", {"published": ix.records.impact_published,
+                                                 "parts": parts}, PUBLISHED_FILE)]
+
+
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
-    accessibility, join]
+    accessibility, join, impact]
 
 
 # --- the nav: sections only -------------------------------------------------------------------
 
-def nav() -> list[Any]:
+def nav(records: Records | None = None) -> list[Any]:
     """Sections only. Record pages stay out of the nav: Material repeats the nav on every
     page, so listing thousands of pages in it makes the build quadratic."""
+    news = [{"News and stories": str(Paths.news)}, {"Newsletters": str(Paths.newsletters)}]
+    if records is not None and shown_parts(records.impact, records.impact_published):
+        news.append({"Our impact": str(Paths.impact)})
     return [
         {"Home": str(Paths.home)},
         {"Courses": [{"All upcoming courses": str(Paths.catalogue)},
@@ -336,8 +350,7 @@ def nav() -> list[Any]:
         {"People and schools": [{"SLE directory": str(Paths.sles)},
                                 {"Member schools": str(Paths.schools)},
                                 {"Strategic Board": str(Paths.board)}]},
-        {"News": [{"News and stories": str(Paths.news)},
-                  {"Newsletters": str(Paths.newsletters)}]},
+        {"News": news},
     ]
 
 
@@ -350,7 +363,7 @@ NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsle
 def site(records: Records, today: dt.date) -> Site:
     """Every page of the site for ``records`` as of ``today``; path clashes are problems."""
     ix = Index.of(records, today)
-    result = Site(nav=nav(), not_in_nav=list(NOT_IN_NAV))
+    result = Site(nav=nav(records), not_in_nav=list(NOT_IN_NAV))
     seen: dict[str, Page] = {}
     for kind in PAGE_KINDS:
         for page in kind(ix):
