@@ -13,7 +13,8 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
+from .cache import RecordCache, stamp
+from .files import Document, LineDict, LineList, read_markdown, read_yaml
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue, Vocabulary)
@@ -64,8 +65,6 @@ class Records:
 
 def line_of(data: Any, loc: Iterable, default: int = 0) -> int:
     """The line of the deepest key of ``loc`` found in the parsed YAML (LineDict/LineList)."""
-    if isinstance(data, LazyLines):
-        data = data.get()
     line = getattr(data, "line", default) or default
     for key in loc:
         if isinstance(data, LineDict) and key in data:
@@ -169,7 +168,8 @@ def source_line(record: Record, *loc) -> int:
 # --- one reader per kind of file ------------------------------------------------------------
 
 def _rel(root: Path, file: Path) -> str:
-    return file.relative_to(root).as_posix()
+    base, path = root.as_posix().rstrip("/") + "/", file.as_posix()
+    return path[len(base):] if path.startswith(base) else file.relative_to(root).as_posix()
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".avif"}
@@ -186,41 +186,64 @@ def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> l
     for name, is_dir in listing:
         if name.startswith(".") or is_dir:
             continue
-        file = directory / name
-        if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
+        stem, ext = os.path.splitext(name)        # not Path: thousands of files, every check
+        if ext.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
             continue
-        if file.suffix != suffix:
-            problems.warning(_rel(root, file), 0, "", f"ignored: records here are {suffix} files")
+        if ext != suffix:
+            problems.warning(f"{folder}/{name}", 0, "", f"ignored: records here are {suffix} files")
             continue
-        if not ID_RE.match(file.stem):
-            suggestion = "-".join("".join(c if c.isalnum() else " " for c in file.stem.lower()).split())
-            problems.error(_rel(root, file), 0, "", f"file name {file.stem!r} is not a valid id: "
+        if not ID_RE.match(stem):
+            suggestion = "-".join("".join(c if c.isalnum() else " " for c in stem.lower()).split())
+            problems.error(f"{folder}/{name}", 0, "", f"file name {stem!r} is not a valid id: "
                            f"use lower-case letters, digits and hyphens, e.g. {suggestion}{suffix}")
             continue
-        found.append((file.stem, file))
+        found.append((stem, directory / name))
     return found
 
 
-def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]]
-                         ) -> tuple[dict[str, Record], list]:
-    """Read and validate some Markdown records."""
+def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path,
+                     body_required: bool) -> tuple[Record | None, list]:
+    """Read and validate one Markdown record: (the record or None, its own problems)."""
     problems = Problems()
+    doc: Document = read_markdown(file, _rel(root, file), problems)
+    if doc.data is None:
+        return None, problems.items
+    if body_required and not (doc.body or "").strip():
+        problems.error(doc.path, doc.body_line, "body",
+                       "the text after the '---' line is empty; write a description")
+        return None, problems.items
+    record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.source,
+                       problems=problems, extra={"body": doc.body})
+    return _keep(record, record_id, doc.path, doc.source), problems.items
+
+
+def _cached(cache: RecordCache | None, root: Path, file: Path, read) -> tuple[Any, list]:
+    """``read()``'s outcome for ``file``, from the cache while the file is unchanged."""
+    if cache is None:
+        return read()
+    rel, when = _rel(root, file), stamp(file)
+    outcome = cache.get(rel, when) if when is not None else None
+    if outcome is None:
+        outcome = read()
+        if when is not None:
+            cache.put(rel, when, outcome)
+    return outcome
+
+
+def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
+                         cache: RecordCache | None = None) -> tuple[dict[str, Record], list]:
+    """Read and validate some Markdown records."""
+    problems: list = []
     out = {}
     body_field = model.model_fields.get("body")
     body_required = body_field is not None and body_field.is_required()
     for record_id, file in items:
-        doc: Document = read_markdown(file, _rel(root, file), problems, fast=True)
-        if doc.data is None:
-            continue
-        if body_required and not (doc.body or "").strip():
-            problems.error(doc.path, doc.body_line, "body",
-                           "the text after the '---' line is empty; write a description")
-            continue
-        record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.source,
-                           problems=problems, extra={"body": doc.body})
+        record, found = _cached(cache, root, file, lambda: _markdown_record(
+            root, model, record_id, file, body_required))
+        problems += found
         if record is not None:
-            out[record_id] = _keep(record, record_id, doc.path, doc.source)
-    return out, problems.items
+            out[record_id] = record
+    return out, problems
 
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
@@ -271,16 +294,23 @@ def _board(root: Path, problems: Problems) -> list[BoardMember]:
     return members
 
 
-def _schools(root: Path, problems: Problems) -> dict[str, School]:
+def _school(root: Path, school_id: str, file: Path) -> tuple[School | None, list]:
+    problems = Problems()
+    doc = read_yaml(file, _rel(root, file), problems)
+    if doc.data is None:
+        return None, problems.items
+    record = _validate(School, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
+                       problems=problems)
+    return _keep(record, school_id, doc.path, doc.data), problems.items
+
+
+def _schools(root: Path, problems: Problems, cache: RecordCache | None = None) -> dict[str, School]:
     out = {}
     for school_id, file in _record_files(root, "content/schools", ".yml", problems):
-        doc = read_yaml(file, _rel(root, file), problems)
-        if doc.data is None:
-            continue
-        record = _validate(School, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
-                           problems=problems)
+        record, found = _cached(cache, root, file, lambda: _school(root, school_id, file))
+        problems.extend(found)
         if record is not None:
-            out[school_id] = _keep(record, school_id, doc.path, doc.data)
+            out[school_id] = record
     return out
 
 
@@ -302,9 +332,13 @@ def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, 
     return {folder: _record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
 
 
-def load_core(root: Path, problems: Problems) -> Records:
-    """The small files every check needs first: alliance, venues, schools, board, audiences."""
-    schools = _schools(root, problems)
+def load_core(root: Path, problems: Problems, *, cache: bool = True) -> Records:
+    """The small files every check needs first: alliance, venues, schools, board, audiences.
+    School files go through the parse cache (``cache``); the four shared files are read."""
+    school_cache = RecordCache(root, "schools", shards=1) if cache else None
+    schools = _schools(root, problems, school_cache)
+    if school_cache is not None:
+        school_cache.save()
     return Records(
         root=root,
         alliance=_alliance(root, problems),
@@ -316,11 +350,13 @@ def load_core(root: Path, problems: Problems) -> Records:
     )
 
 
-def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems) -> None:
-    """Read and validate the given Markdown records into ``records``."""
+def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems,
+                  cache: RecordCache | None = None) -> None:
+    """Read and validate the given Markdown records into ``records`` (through ``cache``)."""
     found = {}
     for folder, model in MARKDOWN_KINDS.items():
-        found[folder], folder_problems = _read_markdown_files(records.root, model, files.get(folder, []))
+        found[folder], folder_problems = _read_markdown_files(records.root, model,
+                                                              files.get(folder, []), cache)
         problems.extend(folder_problems)
     records.sles.update(found["content/sles"])
     records.courses.update(found["courses"])
@@ -330,15 +366,20 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
     records.editions = dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0])))
 
 
-def load_tree(root: Path | str) -> tuple[Records, Problems]:
-    """Read and validate every record under root; never stops at the first problem."""
+def load_tree(root: Path | str, *, cache: bool = True, documents: RecordCache | None = None
+              ) -> tuple[Records, Problems]:
+    """Read and validate every record under root; never stops at the first problem.
+    ``cache``: reuse unchanged school files' outcomes from ``root/.cache`` (see cache.py);
+    ``documents``: a cache of Markdown records' outcomes, e.g. the preview's, kept in memory."""
     root = Path(root)
     problems = Problems()
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
     files = markdown_files(root, problems)
-    records = load_core(root, problems)
+    records = load_core(root, problems, cache=cache)
     records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
-    add_documents(records, files, problems)
+    add_documents(records, files, problems, documents)
+    if documents is not None:
+        documents.save()
     return records, problems
