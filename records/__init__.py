@@ -27,12 +27,14 @@ def _without_gc():
             gc.enable()
 
 
-def load(root: Path | str = ".", *, strict: bool = False, cache: bool = True
-         ) -> tuple[Records, Problems]:
+def load(root: Path | str = ".", *, strict: bool = False, cache: bool = True,
+         memory=None) -> tuple[Records, Problems]:
     """Every record under ``root`` and every problem found (warnings become errors if strict).
-    ``cache``: reuse unchanged files' outcomes from ``root/.cache/`` (safe to delete)."""
+    ``cache``: reuse unchanged school files' outcomes from ``root/.cache/`` (safe to delete);
+    ``memory``: a ``cache.RecordCache(root, disk=False)`` the caller keeps between loads, so
+    only changed files are read again (the preview)."""
     with _without_gc():
-        records, problems = load_tree(root, cache=cache)
+        records, problems = load_tree(root, cache=cache, memory=memory)
         check_tree(records, problems)
     return records, problems.strict() if strict else problems
 

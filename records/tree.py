@@ -332,10 +332,12 @@ def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, 
     return {folder: _record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
 
 
-def load_core(root: Path, problems: Problems, *, cache: bool = True) -> Records:
+def load_core(root: Path, problems: Problems, *, cache: bool = True,
+              memory: RecordCache | None = None) -> Records:
     """The small files every check needs first: alliance, venues, schools, board, audiences.
-    School files go through the parse cache (``cache``); the four shared files are read."""
-    school_cache = RecordCache(root, "schools", shards=1) if cache else None
+    School files go through the parse cache (``cache``, or ``memory`` if given); the four
+    shared files are read."""
+    school_cache = memory or (RecordCache(root, "schools", shards=1) if cache else None)
     schools = _schools(root, problems, school_cache)
     if school_cache is not None:
         school_cache.save()
@@ -366,20 +368,18 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
     records.editions = dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0])))
 
 
-def load_tree(root: Path | str, *, cache: bool = True, documents: RecordCache | None = None
+def load_tree(root: Path | str, *, cache: bool = True, memory: RecordCache | None = None
               ) -> tuple[Records, Problems]:
     """Read and validate every record under root; never stops at the first problem.
     ``cache``: reuse unchanged school files' outcomes from ``root/.cache`` (see cache.py);
-    ``documents``: a cache of Markdown records' outcomes, e.g. the preview's, kept in memory."""
+    ``memory``: a cache of every record file's outcome kept by the caller (the preview)."""
     root = Path(root)
     problems = Problems()
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
     files = markdown_files(root, problems)
-    records = load_core(root, problems, cache=cache)
+    records = load_core(root, problems, cache=cache, memory=memory)
     records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
-    add_documents(records, files, problems, documents)
-    if documents is not None:
-        documents.save()
+    add_documents(records, files, problems, memory)
     return records, problems

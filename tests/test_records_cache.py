@@ -85,3 +85,20 @@ def test_code_changes_are_never_answered_from_an_old_cache(tmp_path, monkeypatch
     assert len(_check(root)) == 1
     folders = {p.parent.name for p in _cache_files(root)}
     assert folders == {"records-another-version"} and not old & folders
+
+
+def test_the_parallel_check_shares_the_cache_by_shard(tmp_path, monkeypatch):
+    from records import parallel_check
+    monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    changes = {f"courses/c{i}.md": COURSE.replace("venue: centre", "venue: online")
+               .replace("[zoe-angstrom]", "[]") for i in range(20)}
+    changes["courses/maths-science.md"] = COURSE.replace("strand: cpd", "strand: cdp")
+    root = make_tree(tmp_path, changes)
+    _age(root)
+    expected = [str(p) for p in records.load(root, cache=False)[1]]
+    assert len(expected) == 1
+    assert _check(root) == expected                     # cold: workers fill their shards
+    assert len(_cache_files(root)) > 2
+    assert _check(root) == expected                     # warm: nothing is stale
+    (root / "courses/maths-science.md").write_text(COURSE, encoding="utf-8")
+    assert _check(root) == []
