@@ -61,6 +61,7 @@ class RecordCache:
         self._shards: dict[int, dict[str, tuple]] = {}
         self._dirty: set[int] = set()
         self._seen: dict[int, set[str]] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}   # rel -> the stamp it was last read under
 
     def _shard(self, index: int) -> dict[str, tuple]:
         shard = self._shards.get(index)
@@ -84,6 +85,7 @@ class RecordCache:
         index = shard_of(rel, self.shards)
         shard = self._shard(index)
         self._seen[index].add(rel)
+        self.stamps[rel] = stamp
         entry = shard.get(rel)
         if entry is not None and entry[0] == stamp:
             return entry[1]

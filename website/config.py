@@ -26,7 +26,7 @@ CONFIG = "mkdocs.yml"
 
 def base_config(path: Path = BASE_CONFIG) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
+        config = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(config, dict):
         raise ValueError(f"{path}: should be a YAML mapping of MkDocs settings")
     return config

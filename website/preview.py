@@ -59,6 +59,47 @@ class Incremental:
     _events: dict = field(default_factory=dict)
     _globals: Any = None
     _renderer: Renderer | None = None
+    _config: Any = None
+    _files: dict | None = None
+    _copied: dict = field(default_factory=dict)
+    _base: tuple = (None, None)
+
+    def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path]) -> int:
+        """Write what differs from the last update (kept in memory: no file is read back),
+        remove what went; the first update writes the folder with pipeline.write_files."""
+        docs = self.folder / site_config.DOCS
+        copied = {rel: self._stamp_of(source) for rel, source in copies.items()}
+        if self._files is None:
+            written = write_files(docs, files, copies)
+        else:
+            written = 0
+            for rel, data in files.items():
+                if self._files.get(rel) != data:
+                    _write(docs / rel, data)
+                    written += 1
+            for rel, source in copies.items():
+                if self._copied.get(rel) != copied[rel]:
+                    _write(docs / rel, source.read_bytes())
+                    written += 1
+            for rel in (self._files.keys() - files.keys()) | (self._copied.keys() - copies.keys()):
+                (docs / rel).unlink(missing_ok=True)
+        self._files, self._copied = files, copied
+        return written
+
+    @staticmethod
+    def _stamp_of(path: Path) -> tuple:
+        try:
+            st = path.stat()
+        except OSError:
+            return ()
+        return (st.st_size, st.st_mtime_ns)
+
+    def _base_config(self) -> dict:
+        """The repository's mkdocs.yml, read again only when it changed."""
+        when = site_config.BASE_CONFIG.stat().st_mtime_ns
+        if self._base[0] != when:
+            self._base = (when, site_config.base_config())
+        return self._base[1]
 
     def __post_init__(self) -> None:
         self.root, self.folder = Path(self.root), Path(self.folder)
@@ -66,7 +107,9 @@ class Incremental:
 
     # --- signatures -------------------------------------------------------------------------
     def _stamp(self, rel: str) -> Any:
-        found = self._stamps.get(rel)
+        """The version of a record file as it was read (taken before reading, so an edit made
+        meanwhile shows as a change next time rather than being missed)."""
+        found = self._stamps.get(rel) or self.memory.stamps.get(rel)
         if found is None:
             try:
                 st = os.stat(self.root / rel)
@@ -105,6 +148,8 @@ class Incremental:
         """Reload the records; if they are valid, rewrite the pages that changed."""
         started = time.perf_counter()
         self._stamps = {}
+        for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
+            self._stamp(f"content/{shared}")      # before reading them, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
         result = Update(problems)
         if problems.errors:
@@ -118,7 +163,7 @@ class Incremental:
             return result
         overall = (today, self.signature(recs.alliance), self.signature(recs.venues),
                    self.signature(recs.schools), self._templates_version(),
-                   site_config.BASE_CONFIG.stat().st_mtime_ns)
+                   site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
         if overall != self._globals or self._renderer is None:
             self._renderer, self._signatures, self._texts = Renderer(), {}, {}
             self._events = {}
@@ -140,19 +185,20 @@ class Incremental:
                 result.rendered += 1
             signatures[page.path] = sig
         self._signatures, self._texts = signatures, texts
-        base = site_config.base_config()
+        base = self._base_config()
         files: dict[str, str | bytes] = dict(texts)
         files.update(feeds.calendars(recs, today, course_url=course_urls(recs, base),
                                      memo=self._events,
                                      token=lambda c: self._stamp(c.path)))
         files[PROSPECTUS] = _placeholder()
-        result.written = write_files(self.folder / site_config.DOCS, files,
-                                     {a.path: a.source for a in site.assets})
+        result.written = self._sync(files, {a.path: a.source for a in site.assets})
         config = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base,
                                               engine=self.engine)
-        if self.engine == "zensical" and result.rendered:
-            site_config.zensical_overrides(self.folder, base)
-        site_config.write_config(self.folder, config)
+        if config != self._config:           # dumping YAML costs a tenth of a second
+            if self.engine == "zensical":
+                site_config.zensical_overrides(self.folder, base)
+            site_config.write_config(self.folder, config)
+            self._config = config
         result.pages, result.ok = len(site.pages), True
         result.seconds = time.perf_counter() - started
         return result
@@ -171,3 +217,8 @@ def _placeholder() -> bytes:
 def _today(recs) -> dt.date:
     from .pipeline import today_for
     return today_for(recs.alliance)
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)

@@ -67,6 +67,25 @@ def _watched(root: Path) -> list[Path]:
     return [root / "content", root / "courses", TEMPLATES, site_config.BASE_CONFIG]
 
 
+def _lasting_env(get_env):
+    """The theme's Jinja environment, made once: its compiled templates and its list of the
+    theme's files (thousands of icons) serve every rebuild, as they cannot change meanwhile."""
+    def make():
+        env = get_env()
+        listed: dict = {}
+        original = env.list_templates
+
+        def list_templates(extensions=None, filter_func=None):
+            # MkDocs passes a new filter function (same code, same config) on every build
+            key = (extensions, getattr(filter_func, "__code__", filter_func))
+            if key not in listed:
+                listed[key] = original(extensions, filter_func)
+            return listed[key]
+        env.list_templates = list_templates
+        return env
+    return make
+
+
 class Preview:
     """One rebuild per batch of saves: generate what changed, then a dirty MkDocs build."""
 
@@ -90,7 +109,7 @@ class Preview:
             config.site_url = self.serve_url
             config.plugins.on_startup(command="serve", dirty=True)
             theme = config.theme
-            theme.get_env = functools.lru_cache(maxsize=1)(theme.get_env)
+            theme.get_env = functools.lru_cache(maxsize=1)(_lasting_env(theme.get_env))
             self._config, self._config_text = config, text
             return config, False
         return self._config, True
@@ -121,7 +140,11 @@ class Preview:
                    f"{update.pages} pages rendered, {update.written} files written")
 
 
+CHANGES = {"created", "modified", "deleted", "moved", "closed"}   # not opened, read, attrib
+
+
 def _server_class():
+    import watchdog.events
     import watchdog.observers
     from mkdocs.livereload import LiveReloadServer
 
@@ -135,6 +158,22 @@ def _server_class():
             super().__init__(*args, **kwargs)
             self.observer = watchdog.observers.Observer()
             self.build_delay = 0.1
+
+        def watch(self, path: str, func=None, *, recursive: bool = True) -> None:
+            """Rebuild on changes only: inotify also reports files being opened and read,
+            which every rebuild does."""
+            server = self
+
+            class Handler(watchdog.events.FileSystemEventHandler):
+                def on_any_event(self, event):
+                    if event.is_directory or event.event_type not in CHANGES:
+                        return
+                    with server._rebuild_cond:
+                        server._want_rebuild = True
+                        server._rebuild_cond.notify_all()
+
+            self.observer.schedule(Handler(), path, recursive=recursive)
+            self._watched_paths[path] = 1
 
         def _inject_js_into_html(self, content, epoch):
             content = super()._inject_js_into_html(content, epoch)
