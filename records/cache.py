@@ -1,9 +1,11 @@
 """The parse cache: each record file's outcome, kept between runs under ``<root>/.cache/``.
 
-An outcome is what reading and validating one file gave: the record (or None) and the file's
-own problems. It is reused while the file's path, size and modification time are unchanged, so
-a re-check after editing one course reads one file. Cross-references, which depend on the
-whole tree, are always checked afresh.
+An outcome is what reading one file gave: for ``build.py check``, the file's problems
+(cross-references included) and its sessions for the double-booking check (parallel_check.py),
+under a *salt* naming the ids and vocabularies it was checked against; for school files, the
+record and its problems. It is reused while the file's path, size and modification time are
+unchanged, so a re-check after editing one course reads one file. The preview keeps the same
+kind of cache in memory only (``disk=False``), holding whole records.
 
 The cache is safe to delete (it is rebuilt on the next run) and is never trusted across code
 changes: its folder name carries a hash of the records package's source and the library

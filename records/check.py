@@ -5,10 +5,9 @@ vocabulary word is checked here against the known ids, after all files are read.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import defaultdict
-from typing import Any, Iterable, NamedTuple
+from typing import Iterable, NamedTuple
 
 from .problems import Problems, did_you_mean
 from .schema import Course, Record, Session
