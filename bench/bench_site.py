@@ -83,10 +83,11 @@ def verdict(ok: bool, text: str) -> None:
 
 
 def edit_one_course(root: Path) -> Path:
-    """Change one course's summary as an editor would (a new size and modification time)."""
-    course = sorted((root / "courses").glob("*.md"))[len(list((root / "courses").glob("*.md"))) // 2]
-    text = course.read_text(encoding="utf-8")
-    course.write_text(text.replace("summary: ", "summary: Edited. ", 1), encoding="utf-8")
+    """Add a sentence to one course's description, as an editor would."""
+    courses = sorted((root / "courses").glob("*.md"))
+    course = courses[len(courses) // 2]
+    with open(course, "a", encoding="utf-8") as handle:
+        handle.write("\nOne more sentence from the editor.\n")
     return course
 
 
