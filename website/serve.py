@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -125,6 +126,7 @@ class Preview:
                        "the preview keeps the last good pages")
             return
         config, dirty = self._mkdocs_config()
+        started = time.perf_counter()
         try:
             mkdocs_build(config, serve_url=self.serve_url, dirty=dirty)
         except Exception as err:              # MkDocs' own failure: show it, keep serving
@@ -135,8 +137,9 @@ class Preview:
             return
         self.problems = None
         self.builds += 1
-        click.echo(f"Rebuilt in {update.seconds:.2f} s + MkDocs: {update.rendered} of "
-                   f"{update.pages} pages rendered, {update.written} files written")
+        click.echo(f"Rebuilt in {update.seconds + time.perf_counter() - started:.2f} s: "
+                   f"{update.rendered} of {update.pages} pages rendered, {update.written} files "
+                   f"written, {'dirty' if dirty else 'full'} MkDocs build")
 
 
 CHANGES = {"created", "modified", "deleted", "moved", "closed"}   # not opened, read, attrib
