@@ -354,11 +354,9 @@ def test_focus_is_always_visible_and_never_hidden(page_at, kind, width):
 @pytest.mark.parametrize("width", [WIDE, NARROW])
 @pytest.mark.parametrize("kind", SHOTS)
 def test_screenshots_for_a_person(page_at, engine_site, kind, width):
-    from tests.conftest import ENGINE_OF
     page = page_at(kind, width)
-    engine = ENGINE_OF.get(engine_site, "mkdocs")
-    path = screenshot_dir() / (f"{kind}-{width}.png" if engine == "mkdocs" else
-                               f"{engine}-{kind}-{width}.png")
+    zensical = (engine_site / "search.json").exists()        # Zensical's search index
+    path = screenshot_dir() / (f"zensical-{kind}-{width}.png" if zensical else f"{kind}-{width}.png")
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
 
