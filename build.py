@@ -8,6 +8,7 @@
     python build.py serve [--today YYYY-MM-DD] [--root DIR] [--port 8000]
     python build.py new course|sle|school|news|page|edition "Title" [--root DIR]
     python build.py schemas [--root DIR] [--check]
+    build and serve take --engine mkdocs|zensical (default mkdocs)
 
 Every problem is printed as ``path:line: field: message``, then one summary line. The exit
 status is 1 if there is any error; a build with errors publishes nothing.
@@ -63,6 +64,9 @@ strict_option = click.option("--strict", is_flag=True, help="Treat warnings as e
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "github"]),
                              default="text", show_default=True,
                              help="How problems are printed (github: annotations in CI).")
+engine_option = click.option("--engine", type=click.Choice(["mkdocs", "zensical"]),
+                             default="mkdocs", show_default=True,
+                             help="What turns the generated Markdown into HTML.")
 today_option = click.option("--today", callback=_date, metavar="YYYY-MM-DD",
                             help="The date that divides upcoming from past courses "
                                  "(default: today in the alliance's time zone).")
@@ -85,12 +89,14 @@ def cli(ctx: click.Context) -> None:
 @format_option
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), hidden=True,
               help="Keep the generated MkDocs project in this folder.")
-def build(today=None, out=None, strict=False, root=Path("."), fmt="text", work=None) -> None:
+@engine_option
+def build(today=None, out=None, strict=False, root=Path("."), fmt="text", work=None,
+          engine="mkdocs") -> None:
     """Validate every record, generate the pages and build the site."""
     from website.pipeline import build as build_site
 
     out = out if out is not None else root / "site"
-    result = build_site(root, out, today=today, strict=strict, work=work)
+    result = build_site(root, out, today=today, strict=strict, work=work, engine=engine)
     errors, warnings = _report(result.problems, fmt)
     tally = f"{_count(errors, 'error')}, {_count(warnings, 'warning')}"
     if result.published:
@@ -124,11 +130,12 @@ def check(strict=False, root=Path("."), fmt="text") -> None:
 @root_option
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
-def serve(today=None, root=Path("."), port=8000, host="127.0.0.1") -> None:
+@engine_option
+def serve(today=None, root=Path("."), port=8000, host="127.0.0.1", engine="mkdocs") -> None:
     """Preview the site, rebuilding as records and templates change."""
     from website.serve import serve as serve_site
 
-    serve_site(root, today=today, host=host, port=port)
+    serve_site(root, today=today, host=host, port=port, engine=engine)
 
 
 @cli.command()

@@ -5,11 +5,9 @@ vocabulary word is checked here against the known ids, after all files are read.
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import defaultdict
-from itertools import combinations
-from typing import Any, Iterable, NamedTuple
+from typing import Iterable, NamedTuple
 
 from .layout import slug
 from .markdown import body_problems
@@ -220,27 +218,37 @@ def _check_news(records: Records, problems: Problems) -> None:
 
 class Booking(NamedTuple):
     """One session of a live course, as much as the double-booking check needs (and cheap to
-    send between processes: lines are looked up only for a clash)."""
+    send between processes: plain values and the two lines a clash is reported on)."""
 
     path: str
     index: int                       # the session's position in the file, from 0
-    date: dt.date
-    start: dt.time
-    end: dt.time
+    date: str                        # ISO dates and times (fixed width, so they compare as
+    start: str                       # the times do): cheaper to cache and send than objects
+    end: str
     times: str                       # "13:30-16:00" or "all day", for the message
     venue: str
     facilitators: tuple[str, ...]
-    source: Any                      # where the course's lines are (LineDict or LazyLines)
-    title: str = ""                  # to tell a copy left unchanged from a clash
+    venue_line: int                  # where a venue clash is reported
+    facilitators_line: int           # where an SLE clash is reported
+    title: str                       # casefolded: to tell a copy left unchanged from a clash
+    title_line: int
 
 
 def _bookings(course: Course) -> list[Booking]:
     if course.status == "cancelled":
         return []
     facilitators = tuple(sorted(set(course.facilitators)))
-    return [Booking(course.path, i, s.date, *s.span(), _times(s), s.venue, facilitators,
-                    course._source, course.title.casefold())
-            for i, s in enumerate(course.sessions)]
+    source = course._source
+    sle_line = line_of(source, ("facilitators",), 1) if facilitators else 1
+    title, title_line = course.title.casefold(), line_of(source, ("title",), 1)
+    bookings = []
+    for i, s in enumerate(course.sessions):
+        start, end = s.span()
+        bookings.append(Booking(course.path, i, s.date.isoformat(), start.isoformat("microseconds"),
+                                end.isoformat("microseconds"), _times(s), s.venue, facilitators,
+                                line_of(source, ("sessions", i, "venue"), 1), sle_line,
+                                title, title_line))
+    return bookings
 
 
 def _copies(bookings: list[Booking], problems: Problems) -> set[str]:
@@ -256,7 +264,7 @@ def _copies(bookings: list[Booking], problems: Problems) -> set[str]:
         original = first.setdefault(key, b.path)
         if original != b.path and b.path not in copies:
             copies.add(b.path)
-            problems.warning(b.path, line_of(b.source, ("title",), 1), "title",
+            problems.warning(b.path, b.title_line, "title",
                              f"the same title and dates as {original}: a copy not yet changed? "
                              "Change it, or delete the file")
     return copies
@@ -268,28 +276,36 @@ def double_bookings(bookings: list[Booking], problems: Problems) -> None:
     bookings = [b for b in bookings if b.path not in copies]
     by_venue: dict[tuple, list[Booking]] = defaultdict(list)
     by_sle: dict[tuple, list[Booking]] = defaultdict(list)
-    for b in sorted(bookings, key=lambda b: (b.path, b.index)):
+    for b in bookings:
         if b.venue != ONLINE:
             by_venue[(b.venue, b.date)].append(b)
         for sle_id in b.facilitators:
             by_sle[(sle_id, b.date)].append(b)
     for (venue, day), items in by_venue.items():
         for b1, b2 in _clashes(items):
-            problems.warning(b1.path, line_of(b1.source, ("sessions", b1.index, "venue"), 1),
+            problems.warning(b1.path, b1.venue_line,
                              f"sessions[{b1.index + 1}]",
                              f"double booking: {venue} on {day} {b1.times} clashes with "
                              f"{b2.path} session {b2.index + 1} ({b2.times})")
     for (sle_id, day), items in by_sle.items():
         for b1, b2 in _clashes(items):
-            problems.warning(b1.path, line_of(b1.source, ("facilitators",), 1), "facilitators",
+            problems.warning(b1.path, b1.facilitators_line, "facilitators",
                              f"double booking: SLE {sle_id} facilitates session {b1.index + 1} on {day} "
                              f"{b1.times} and {b2.path} session {b2.index + 1} ({b2.times})")
 
 
 def _clashes(items: list[Booking]):
-    for b1, b2 in combinations(items, 2):
-        if b1.path != b2.path and b1.start < b2.end and b2.start < b1.end:
-            yield b1, b2
+    """Pairs of bookings of different courses whose times overlap, the first in file order:
+    a sweep over the bookings sorted by start, so a busy venue costs n log n, not n²."""
+    if len(items) < 2:                       # most days in most venues: nothing to compare
+        return
+    items = sorted(items, key=lambda b: (b.start, b.path, b.index))
+    for i, b1 in enumerate(items):
+        for b2 in items[i + 1:]:
+            if b2.start >= b1.end:
+                break
+            if b1.path != b2.path and b1.start < b2.end:
+                yield (b1, b2) if (b1.path, b1.index) < (b2.path, b2.index) else (b2, b1)
 
 
 def _times(session: Session) -> str:

@@ -1,7 +1,11 @@
 """Read YAML files and Markdown front matter with the line of every key.
 
+One reader for every record: PyYAML's libyaml parser (CSafeLoader) composes the nodes and a
+direct walk turns them into LineDict/LineList, so every file is read with the same YAML 1.1
+rules, plus the documented lenient readings (``13:30`` and ``012345`` stay text).
+
 Never swallows an error: a YAML syntax error becomes a Problem with its line and a hint in
-plain words, and loading goes on with the other files.
+plain words (one call site: :func:`_after_error`, with records.yaml_errors), and loading goes on with the other files.
 """
 from __future__ import annotations
 
@@ -13,11 +17,6 @@ from typing import Any
 
 import frontmatter
 import yaml
-
-try:                       # a Rust YAML reader, ~5x faster than PyYAML for record front matter
-    import yaml_rs
-except ImportError:        # pragma: no cover - pinned in requirements.txt; PyYAML does it all
-    yaml_rs = None
 
 from . import yaml_errors
 from .problems import Problems
@@ -244,11 +243,10 @@ class Document:
     data: Any                      # LineDict normally; None after a syntax error
     body: str | None = None        # Markdown after the front matter
     body_line: int = 0
-    lines: Any = None              # where to find the lines: LazyLines, or None when data has them
 
     @property
     def source(self) -> Any:
-        return self.lines if self.lines is not None else self.data
+        return self.data
 
 
 def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
@@ -277,50 +275,8 @@ def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
 _HANDLER = frontmatter.YAMLHandler()
 
 
-_TAGGED = re.compile(r"[:-][ \t]+!(?!!)")
-
-
-def _fast_parse(text: str) -> Any:
-    """The front matter as plain data, without line numbers; None when the fast reader is not
-    sure (any error, or not installed): then PyYAML reads it and reports the problem."""
-    if yaml_rs is None or _TAGGED.search(text) or may_hold_aliases(text):   # yaml_rs drops an unknown `!tag` silently; aliases: PyYAML, with its guard
-        return None
-    try:
-        return yaml_rs.loads(text)
-    except Exception:       # noqa: BLE001 - whatever it dislikes, PyYAML gets the final word
-        return None
-
-
-class LazyLines:
-    """The line-numbered reading of a record file, made only when a problem needs a line.
-
-    Records are read with the fast reader; PyYAML, which knows lines, reads a file again only
-    if something in it is reported. Stands wherever a LineDict is expected (see tree.line_of).
-    """
-
-    __slots__ = ("file", "_data")
-
-    def __init__(self, file: Path):
-        self.file = file
-        self._data: Any = None
-
-    def get(self) -> Any:
-        if self._data is None:
-            self._data = read_markdown(self.file, self.file.name, Problems()).data
-        return self._data
-
-    def __getstate__(self):        # send only the file name between processes
-        return self.file
-
-    def __setstate__(self, file):
-        self.file, self._data = file, None
-
-
-def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = False) -> Document:
-    """A Markdown record: YAML front matter between '---' lines, then the body.
-
-    With ``fast``, the fields come without line numbers (``Document.data`` is plain data) and
-    ``Document.lines`` finds them when needed."""
+def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
+    """A Markdown record: YAML front matter between '---' lines, then the body."""
     text = _read_text(file, rel, problems)
     if text is None:
         return Document(rel, None)
@@ -337,8 +293,5 @@ def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = Fals
     # the body starts on the line after the closing '---'.
     body_line = fm.count("\n") + 2
     _lint(fm, rel, problems)
-    data = _fast_parse(fm) if fast else None
-    if data is not None and isinstance(data, dict):
-        return Document(rel, data, body.strip("\n"), body_line, lines=LazyLines(file))
     data = parse_yaml(fm, rel, problems)
     return Document(rel, data, body.strip("\n"), body_line)

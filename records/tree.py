@@ -13,10 +13,11 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
+from .files import Document, LineDict, LineList, read_markdown, read_yaml
 from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
 from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
+from .cache import RecordCache, stamp
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, NewsItem,
                      Record, School, Venue, Vocabulary)
@@ -74,8 +75,6 @@ class Records:
 
 def line_of(data: Any, loc: Iterable, default: int = 0) -> int:
     """The line of the deepest key of ``loc`` found in the parsed YAML (LineDict/LineList)."""
-    if isinstance(data, LazyLines):
-        data = data.get()
     line = getattr(data, "line", default) or default
     for key in loc:
         if isinstance(data, LineDict) and key in data:
@@ -186,7 +185,8 @@ def source_line(record: Record, *loc) -> int:
 # --- one reader per kind of file ------------------------------------------------------------
 
 def _rel(root: Path, file: Path) -> str:
-    return file.relative_to(root).as_posix()
+    base, path = root.as_posix().rstrip("/") + "/", file.as_posix()
+    return path[len(base):] if path.startswith(base) else file.relative_to(root).as_posix()
 
 
 def _check_one(model: type[Record], data: Any, record_id: str, path: str, line: int, loc: tuple,
@@ -204,29 +204,54 @@ def _check_one(model: type[Record], data: Any, record_id: str, path: str, line: 
     return _keep(record, record_id, path, own)
 
 
-def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]]
-                         ) -> tuple[dict[str, Record], list, list]:
+def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path,
+                     body_required: bool) -> tuple[Record | None, list, list]:
+    """Read and validate one Markdown record: (the record or None, its own problems, its
+    incomplete records: the fields that were valid, for cross-checks)."""
+    problems, incomplete = Problems(), []
+    doc: Document = read_markdown(file, _rel(root, file), problems)
+    if doc.data is None:
+        return None, problems.items, incomplete
+    no_body = body_required and not (doc.body or "").strip()
+    if no_body:       # reported here, where the body is; the fields are checked all the same
+        problems.error(doc.path, doc.body_line, "body",
+                       "the text after the '---' line is empty; write a description")
+    record = _check_one(model, doc.data, record_id, doc.path, 1, (), doc.source, problems,
+                        incomplete, extra={"body": "-" if no_body else doc.body})
+    if record is not None and no_body:
+        incomplete.append(record)
+        record = None
+    return record, problems.items, incomplete
+
+
+def _cached(cache: RecordCache | None, root: Path, file: Path, read) -> tuple[Any, list, list]:
+    """``read()``'s outcome for ``file``, from the cache while the file is unchanged."""
+    if cache is None:
+        return read()
+    rel, when = _rel(root, file), stamp(file)
+    outcome = cache.get(rel, when) if when is not None else None
+    if outcome is None:
+        outcome = read()
+        if when is not None:
+            cache.put(rel, when, outcome)
+    return outcome
+
+
+def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
+                         cache: RecordCache | None = None) -> tuple[dict[str, Record], list, list]:
     """Read and validate some Markdown records: (valid records, problems, incomplete records)."""
-    problems = Problems()
+    problems: list = []
     out, incomplete = {}, []
     body_field = model.model_fields.get("body")
     body_required = body_field is not None and body_field.is_required()
     for record_id, file in items:
-        doc: Document = read_markdown(file, _rel(root, file), problems, fast=True)
-        if doc.data is None:
-            continue
-        no_body = body_required and not (doc.body or "").strip()
-        if no_body:       # reported here, where the body is; the fields are checked all the same
-            problems.error(doc.path, doc.body_line, "body",
-                           "the text after the '---' line is empty; write a description")
-        record = _check_one(model, doc.data, record_id, doc.path, 1, (), doc.source, problems,
-                            incomplete, extra={"body": "-" if no_body else doc.body})
+        record, found, partial = _cached(cache, root, file, lambda: _markdown_record(
+            root, model, record_id, file, body_required))
+        problems += found
+        incomplete += partial
         if record is not None:
-            if no_body:
-                incomplete.append(record)
-            else:
-                out[record_id] = record
-    return out, problems.items, incomplete
+            out[record_id] = record
+    return out, problems, incomplete
 
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
@@ -285,19 +310,27 @@ def _board(root: Path, problems: Problems, incomplete: list) -> list[BoardMember
     return members
 
 
-def _schools(root: Path, problems: Problems, incomplete: list) -> tuple[dict[str, School], set[str]]:
+def _school(root: Path, school_id: str, file: Path) -> tuple[School | None, list, list]:
+    problems, incomplete = Problems(), []
+    doc = read_yaml(file, _rel(root, file), problems)
+    if doc.data is None:
+        if not problems.errors:
+            problems.error(doc.path, 1, "", empty_message(doc.path))
+        return None, problems.items, incomplete
+    record = _check_one(School, doc.data, school_id, doc.path, 1, (), doc.data, problems,
+                        incomplete)
+    return record, problems.items, incomplete
+
+
+def _schools(root: Path, problems: Problems, incomplete: list,
+             cache: RecordCache | None = None) -> tuple[dict[str, School], set[str]]:
     """The valid schools, and the id of every school file (valid or not)."""
     out = {}
     files = record_files(root, "content/schools", ".yml", problems)
     for school_id, file in files:
-        before = len(problems.errors)
-        doc = read_yaml(file, _rel(root, file), problems)
-        if doc.data is None:
-            if len(problems.errors) == before:
-                problems.error(doc.path, 1, "", empty_message(doc.path))
-            continue
-        record = _check_one(School, doc.data, school_id, doc.path, 1, (), doc.data, problems,
-                            incomplete)
+        record, found, partial = _cached(cache, root, file, lambda: _school(root, school_id, file))
+        problems.extend(found)
+        incomplete.extend(partial)
         if record is not None:
             out[school_id] = record
     return out, {school_id for school_id, _ in files}
@@ -330,11 +363,17 @@ def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, 
     return {folder: record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
 
 
-def load_core(root: Path, problems: Problems) -> Records:
-    """The small files every check needs first: alliance, venues, schools, board, audiences."""
+def load_core(root: Path, problems: Problems, *, cache: bool = True,
+              memory: RecordCache | None = None) -> Records:
+    """The small files every check needs first: alliance, venues, schools, board, audiences.
+    School files go through the parse cache (``cache``, or ``memory`` if given); the shared
+    files are read."""
     renamed = misplaced(root, problems)
     incomplete: list[Record] = []
-    schools, school_ids = _schools(root, problems, incomplete)
+    school_cache = memory or (RecordCache(root, "schools", shards=1) if cache else None)
+    schools, school_ids = _schools(root, problems, incomplete, school_cache)
+    if school_cache is not None:
+        school_cache.save()
     venues, venue_ids = _keyed(root, "content/venues.yml", Venue, problems, incomplete)
     audiences, audience_ids = _keyed(root, "content/audiences.yml", Audience, problems, incomplete)
     ids = {"content/schools": school_ids, "content/venues.yml": venue_ids,
@@ -349,12 +388,13 @@ def load_core(root: Path, problems: Problems) -> Records:
                                             incomplete))
 
 
-def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems) -> None:
-    """Read and validate the given Markdown records into ``records``."""
+def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems,
+                  cache: RecordCache | None = None) -> None:
+    """Read and validate the given Markdown records into ``records`` (through ``cache``)."""
     found = {}
     for folder, model in MARKDOWN_KINDS.items():
         found[folder], folder_problems, incomplete = _read_markdown_files(
-            records.root, model, files.get(folder, []))
+            records.root, model, files.get(folder, []), cache)
         problems.extend(folder_problems)
         records.incomplete.extend(incomplete)
     records.sles.update(found["content/sles"])
@@ -365,15 +405,18 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
     records.editions = dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0])))
 
 
-def load_tree(root: Path | str) -> tuple[Records, Problems]:
-    """Read and validate every record under root; never stops at the first problem."""
+def load_tree(root: Path | str, *, cache: bool = True, memory: RecordCache | None = None
+              ) -> tuple[Records, Problems]:
+    """Read and validate every record under root; never stops at the first problem.
+    ``cache``: reuse unchanged school files' outcomes from ``root/.cache`` (see cache.py);
+    ``memory``: a cache of every record file's outcome kept by the caller (the preview)."""
     root = Path(root)
     problems = Problems()
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
     files = markdown_files(root, problems)
-    records = load_core(root, problems)
+    records = load_core(root, problems, cache=cache, memory=memory)
     records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
-    add_documents(records, files, problems)
+    add_documents(records, files, problems, memory)
     return records, problems

@@ -209,7 +209,7 @@ def course_urls(recs: Records, base: dict | None = None) -> Callable[[str], str]
 
 
 def generate(recs: Records, today: dt.date, folder: Path, *,
-             prospectus: bytes | None = None) -> tuple[site_pages.Site, Path]:
+             prospectus: bytes | None = None, engine: str = "mkdocs") -> tuple[site_pages.Site, Path]:
     """Write the MkDocs project (docs/ and mkdocs.yml) for ``recs`` into ``folder``: the pages,
     the calendar feeds and ``prospectus`` as prospectus.pdf (by default a one-page stand-in
     that says the full build makes it; :func:`build` puts the real one in the site)."""
@@ -220,7 +220,10 @@ def generate(recs: Records, today: dt.date, folder: Path, *,
     files[PROSPECTUS] = prospectus if prospectus is not None else placeholder_pdf(PREVIEW_PROSPECTUS)
     folder.mkdir(parents=True, exist_ok=True)
     write_files(folder / site_config.DOCS, files, {a.path: a.source for a in site.assets})
-    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base)
+    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base,
+                                       engine=engine)
+    if engine == "zensical":
+        site_config.zensical_overrides(folder, base)
     return site, site_config.write_config(folder, cfg)
 
 
@@ -323,13 +326,13 @@ def mkdocs_problems(messages: list[str], sources: dict[str, str]) -> Problems:
 
 
 def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool = False,
-          work: Path | None = None) -> Result:
+          work: Path | None = None, engine: str = "mkdocs") -> Result:
     """Validate, generate and build; publish into ``out`` only if there is no error.
 
     ``work`` keeps the generated MkDocs project there; by default it goes in a temporary
-    folder that is removed afterwards.
+    folder that is removed afterwards. ``engine``: "mkdocs" or "zensical" (engine.py).
     """
-    from . import engine
+    from . import engine as engines
 
     result = Result()
     started = time.perf_counter()
@@ -349,7 +352,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
     pdf = ProspectusJob(recs, today)
     try:
         mark = time.perf_counter()
-        site, config_file = generate(recs, today, folder)
+        site, config_file = generate(recs, today, folder, engine=engine)
         result.problems.extend((site.problems.strict() if strict else site.problems).items)
         result.pages = len(site.pages)
         sources = {page.path: page.source for page in site.pages}
@@ -361,7 +364,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
         def build_into(site_dir: Path) -> None:
             mark = time.perf_counter()
             try:
-                messages = engine.build(config_file, site_dir)
+                messages = engines.build(config_file, site_dir, engine)
             finally:
                 result.timings["mkdocs"] = time.perf_counter() - mark
             found = mkdocs_problems(messages, sources)
@@ -387,7 +390,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
             pass
         except NotASiteFolder as err:
             result.problems.error(str(out), 0, "", str(err))
-        except engine.MkDocsFailed as err:
+        except engines.MkDocsFailed as err:
             result.problems.error("mkdocs", 0, "", str(err))
         except OSError as err:
             result.problems.error(str(out), 0, "", f"cannot publish the site here: {err}")
