@@ -1,24 +1,32 @@
 """python -m mailer: subscribers, previews and sends of newsletter editions (a thin CLI).
 
     python -m mailer [--root DIR] [--db PATH] subscribers import FILE.csv
+    python -m mailer subscribers import EXPORT.xlsx|.csv --mapping NAME
+    python -m mailer subscribers mapping suggest EXPORT [--kind evaluations] [--name NAME]
     python -m mailer subscribers list | export [ADDRESS] [--json] | status ADDRESS | forget ADDRESS
     python -m mailer subscribers unsubscribe ADDRESS
+    python -m mailer evaluations import EXPORT --mapping NAME [--course ID]
+    python -m mailer report [--from DATE] [--to DATE] --out DIR [--publish]
     python -m mailer preview EDITION [--out DIR]
     python -m mailer send EDITION [--dry-run [--list]] [--test-to ADDRESS] [--resend-unknown]
                                   [--batch-size N] [--outbox DIR] [--quiet]
     python -m mailer sync
     python -m mailer status EDITION [--json] [--list STATE]
-    python -m mailer serve [--host H] [--port P]
+    python -m mailer reconcile EDITION [--wait]
+    python -m mailer serve [--host H] [--port P] [--workers N]
+    python -m mailer inbox MBOX-OR-MAILDIR [--dry-run]
 
 The provider and its settings come from the environment (mailer/settings.py): MAILER_PROVIDER
 (outbox, smtp, mailgun, sendgrid), MAILER_API_KEY, MAILER_DOMAIN, MAILER_API_URL,
-MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE; unsubscribe links need MAILER_SECRET.
+MAILER_SMTP_URL, MAILER_FROM, MAILER_RATE, MAILER_RECONCILE_AFTER; unsubscribe links need
+MAILER_SECRET.
 
 Exit status: 0 done, 1 refused or stopped (the message says why), 2 wrong usage.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +36,8 @@ import click
 from records.newsletter import audience_for
 
 from .cli_common import Context, fail, log_to_stderr, make_composer, parse_address, secrets_or_fail
-from .cli_send import send, status, sync
+from .cli_impact import evaluations, mapping_group, report
+from .cli_send import reconcile, send, status, sync
 from .private import open_private
 from .spreadsheet import neutralise, tsv_line
 from .store import Store
@@ -58,9 +67,16 @@ def subscribers() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", default=None, help="Where consent was given, when the CSV has no source "
               "column [default: the file's name].")
+@click.option("--mapping", default=None, metavar="NAME",
+              help="Read a form export (Microsoft Forms .xlsx, Google Forms CSV) through "
+                   "imports/NAME.yml.")
 @click.pass_obj
-def import_(obj: Context, file: Path, source: str | None) -> None:
-    """Add or update subscribers from a CSV file (see CONTENT-FORMAT.md)."""
+def import_(obj: Context, file: Path, source: str | None, mapping: str | None) -> None:
+    """Add or update subscribers from a CSV file (see CONTENT-FORMAT.md), or from a form
+    export through a mapping (--mapping NAME)."""
+    if mapping is not None:
+        from .cli_impact import import_with_mapping
+        return import_with_mapping(obj, file, mapping)
     from .importer import Importer, ImportError_, Vocab
     vocab = Vocab.from_records(obj.records(strict=False))
     started = time.perf_counter()
@@ -221,21 +237,52 @@ def preview(obj: Context, edition: str, out: Path | None) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Listen here (behind a reverse proxy).")
 @click.option("--port", default=8025, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (about one per core).")
+@click.option("--trusted-proxies", default="127.0.0.1", show_default=True, envvar="MAILER_TRUSTED_PROXIES",
+              help="Addresses whose X-Forwarded-For/-Proto headers are believed.")
 @click.pass_obj
-def serve(obj: Context, host: str, port: int) -> None:  # pragma: no cover - runs forever
-    """Answer unsubscribe links (one-click POST and the confirmation page)."""
-    from .subscription import make_app, serve as run
-    recs = obj.records(strict=False)
-    secrets = secrets_or_fail()          # links signed with MAILER_SECRET or MAILER_SECRET_OLD
-    name = recs.alliance.display_name if recs.alliance else "the newsletter"
-    site = recs.alliance.site_url if recs.alliance else ""
-    click.echo(f"answering unsubscribe links on http://{host}:{port}/ (Ctrl-C stops)")
-    run(make_app(obj.db, secrets, name=name, site_url=site), host, port)
+def serve(obj: Context, host: str, port: int, workers: int, trusted_proxies: str) -> None:
+    """Run the subscription service: join (double opt-in), confirm, preferences, unsubscribe
+    (RFC 8058 one-click) and the providers' webhooks. Refuses to start without the database."""
+    from .web.config import ConfigError, from_env
+    from .web.server import run
+    env = dict(os.environ, MAILER_DB=str(obj.db), MAILER_ROOT=str(obj.root))
+    try:
+        config = from_env(env)
+    except ConfigError as err:
+        fail(str(err))
+    click.echo(f"subscription service for {config.name} on http://{host}:{port}/ "
+               f"({workers} worker{'s' if workers != 1 else ''}; public address {config.service_url}; Ctrl-C stops)")
+    run(obj.db, obj.root, host, port, workers, proxies=trusted_proxies)
 
 
-for command in (send, sync, status):        # mailer/cli_send.py
+@cli.command()
+@click.argument("mailbox", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would be done; change nothing.")
+@click.pass_obj
+def inbox(obj: Context, mailbox: Path, dry_run: bool) -> None:
+    """Apply the unsubscribe requests in an office mailbox export (mbox file or Maildir folder).
+
+    A message counts when it carries our unsubscribe token (the mailto: link in every email)
+    or says "unsubscribe" in its subject or first lines; its sender, or the token, names the
+    reader. Messages that could not be matched are listed for a person to deal with."""
+    from .inbox import InboxError, process
+    with obj.store(create=False) as store:
+        try:
+            report = process(store, mailbox, secrets=secrets_or_fail(), dry_run=dry_run)
+        except InboxError as err:
+            fail(str(err))
+    for line in report.lines():
+        click.echo(line)
+
+
+for command in (send, sync, status, reconcile):        # mailer/cli_send.py
+    cli.add_command(command)
+subscribers.add_command(mapping_group)       # mailer/cli_impact.py
+for command in (evaluations, report):
     cli.add_command(command)
 
 

@@ -1,8 +1,9 @@
 """The sending commands: ``send`` (with ``--dry-run``, ``--test-to``, ``--resend-unknown``),
-``sync`` and ``status``. Thin: the work is in mailer.send, mailer.suppressions, mailer.proofs."""
+``sync``, ``status`` and ``reconcile``. Thin: the work is in mailer.send, mailer.suppressions, mailer.proofs."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
@@ -50,15 +51,20 @@ def _where(settings, edition: str) -> str:
               help="Also send readers whose earlier batch had an unknown outcome (they may get it twice).")
 @click.option("--batch-size", type=click.IntRange(1, 1000), default=None,
               help="Readers per request [default: the provider's, at most].")
+@click.option("--no-wait", is_flag=True,
+              help="Do not wait for lost answers to settle at the end; `reconcile` settles them later.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress display, only the summary.")
 @click.pass_obj
 def send(obj: Context, edition: str, outbox: Path | None, dry_run: bool, list_readers: bool,
-         test_to: str | None, resend_unknown: bool, batch_size: int | None, quiet: bool) -> None:
+         test_to: str | None, resend_unknown: bool, batch_size: int | None, no_wait: bool, quiet: bool) -> None:
     """Send EDITION to every subscriber who should get it, once.
 
     The provider is MAILER_PROVIDER (outbox, smtp, mailgun or sendgrid; default outbox), set
-    up from the MAILER_* variables. Its suppressions are fetched first; exit 1 if the send
-    stopped (the message says why) or a setting is missing."""
+    up from the MAILER_* variables. Its suppressions are fetched first. A batch whose answer
+    was lost is checked in the provider's events once they settle (MAILER_RECONCILE_AFTER
+    seconds, default 1800): the send waits for that at the end, and sends whoever the
+    provider had not taken. Exit 1 if the send stopped (the message says why) or a setting
+    is missing."""
     if dry_run and test_to:
         fail("--dry-run and --test-to do not go together", 2)
     if list_readers and not dry_run:
@@ -77,7 +83,7 @@ def send(obj: Context, edition: str, outbox: Path | None, dry_run: bool, list_re
         elif test_to is not None:
             _proofs(obj, composer, provider, settings, test_to)
         else:
-            _send(obj, composer, provider, settings, resend_unknown, batch_size, quiet)
+            _send(obj, composer, provider, settings, resend_unknown, batch_size, quiet, not no_wait)
 
 
 def _dry_run(obj: Context, composer, provider, settings, list_readers: bool) -> None:
@@ -126,12 +132,21 @@ def _proofs(obj: Context, composer, provider, settings, address: str) -> None:
                "nothing was recorded for the edition")
 
 
+def _settle() -> float:
+    from .reconcile import SettingError, settle_from_env
+    try:
+        return settle_from_env()
+    except SettingError as err:
+        fail(str(err))
+
+
 def _send(obj: Context, composer, provider, settings, resend_unknown: bool, batch_size: int | None,
-          quiet: bool) -> None:
+          quiet: bool, wait: bool) -> None:
     from . import progress as progress_mod
     from .send import SendLocked, SendOptions, SendRun
     edition = composer.edition.id
-    options = SendOptions(batch_size=batch_size, rate=settings.rate, resend_unknown=resend_unknown)
+    options = SendOptions(batch_size=batch_size, rate=settings.rate, resend_unknown=resend_unknown,
+                          settle=_settle(), wait_for_settle=wait)
     display = progress_mod.for_stream(quiet=quiet)
     with obj.store() as store:
         try:
@@ -148,14 +163,16 @@ def _send(obj: Context, composer, provider, settings, resend_unknown: bool, batc
         counts = store.status(edition)
     if report.recovered:
         were = "readers were" if report.recovered != 1 else "reader was"
-        click.echo(f"{report.recovered} {were} being sent when an earlier run stopped: now "
-                   "unknown, not sent again (see status; --resend-unknown sends them)")
+        then = ("checked in the provider's events" if provider.can_reconcile
+                else "not sent again (see status; --resend-unknown sends them)")
+        click.echo(f"{report.recovered} {were} being sent when an earlier run stopped: now unknown, {then}")
     if report.suppressions is not None:
         click.echo(report.suppressions.line())
     click.echo(report.summary(_where(settings, edition)))
     click.echo(_status_line(edition, counts))
     if counts["unknown"]:
-        click.echo(f"{counts['unknown']} unknown: see `status {edition}`; `send --resend-unknown` sends them "
+        click.echo(f"{counts['unknown']} unknown: see `status {edition}` for why; `reconcile {edition}` checks "
+                   "the provider's events once they settle; `send --resend-unknown` sends them "
                    "(anyone the provider did get gets it twice)")
     if report.stopped:
         fail(f"stopped: {report.stopped}")
@@ -201,8 +218,12 @@ def status(obj: Context, edition: str, as_json: bool, list_state: str | None) ->
         known = set(recs.editions) | set(store.editions() if store else [])
         if edition not in known:
             fail(f"no edition {edition!r}{did_you_mean(edition, known)}")
+        from .reconcile import explain
         counts = store.status(edition) if store else dict.fromkeys(STATES, 0)
         batches = store.unknown_batches(edition) if store else []
+        settle = _settle()
+        for b in batches:
+            b["why_unknown"] = explain(b, settle)
         if as_json:
             click.echo(json.dumps({"edition": edition, "total": sum(counts.values()), **counts,
                                    "unknown_batches": batches}))
@@ -210,11 +231,12 @@ def status(obj: Context, edition: str, as_json: bool, list_state: str | None) ->
             click.echo(_status_line(edition, counts))
             if counts["unknown"]:
                 click.echo(f"{counts['unknown']} unknown: they may or may not have received it; "
-                           "`send --resend-unknown` sends them again")
+                           f"`reconcile {edition}` asks the provider, `send --resend-unknown` sends them again")
                 for b in batches:
                     click.echo(f"  batch {b['batch'] or '-'}: {b['readers']} reader{'s' if b['readers'] != 1 else ''}"
                                f", {b['variant'] or '?'}, {b['provider'] or '?'}, {(b['claimed_at'] or '?')}: "
                                f"{b['reason']}")
+                    click.echo(f"    still unknown because: {b['why_unknown']}")
         if list_state and store:
             for row in store.rows_in_state(edition, list_state):
                 click.echo("\t".join([row["email"] or "(forgotten)", f"batch {row['batch_id'] or '-'}",
@@ -222,3 +244,52 @@ def status(obj: Context, edition: str, as_json: bool, list_state: str | None) ->
     finally:
         if store:
             store.close()
+
+
+@click.command()
+@click.argument("edition")
+@click.option("--wait", is_flag=True, help="Wait for batches whose events have not settled yet, then check them.")
+@click.pass_obj
+def reconcile(obj: Context, edition: str, wait: bool) -> None:
+    """Settle EDITION's unknown batches by asking the provider what it accepted.
+
+    Readers the provider took become sent; the others pending (the next `send` sends them).
+    Only batches whose events have settled (MAILER_RECONCILE_AFTER seconds after the
+    request, default 1800) are checked; `status` says when the others can be."""
+    from .reconcile import Reconciler, explain
+    from .send import SendLocked, send_lock
+    settings = _settings(obj.root / "outbox")
+    settle = _settle()
+    if not obj.db.exists():
+        fail("no database yet: import a CSV first")
+    provider = _provider(settings)
+    with provider, obj.store() as store:
+        try:
+            with send_lock(store.path):
+                recovered = store.recover(edition)     # no send is running: what one left in flight
+                reconciler = Reconciler(store, provider, edition, settle=settle)
+                report = reconciler.run()
+                while wait and report.waiting:
+                    left = max(0.0, (report.next_due or 0) - time.time())
+                    click.echo(f"waiting {left:.0f} s for {provider.name}'s events to settle", err=True)
+                    time.sleep(left)
+                    more = reconciler.run()
+                    more.checked += report.checked
+                    more.sent += report.sent
+                    more.requeued += report.requeued
+                    more.skipped += report.skipped
+                    report = more
+        except SendLocked:
+            fail("a send is running on this database; it reconciles its own lost answers: wait for it")
+        counts = store.status(edition)
+        batches = store.unknown_batches(edition)
+    if recovered:
+        click.echo(f"{recovered} reader{'s were' if recovered != 1 else ' was'} being sent when a run stopped: "
+                   "now unknown, checked like any other")
+    click.echo(report.line(edition))
+    click.echo(_status_line(edition, counts))
+    for b in batches:
+        click.echo(f"  batch {b['batch'] or '-'}: {b['readers']} reader{'s' if b['readers'] != 1 else ''} "
+                   f"still unknown: {explain(b, settle)}")
+    if counts["pending"]:
+        click.echo(f"{counts['pending']} pending: `send {edition}` sends them")

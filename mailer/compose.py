@@ -17,14 +17,15 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from email.utils import formataddr
 from urllib.parse import urlparse
 
 import css_inline
-import markdown as markdown_lib
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from records import urls
+from records.markdown import allowed_url, to_html, without_html
 from records.newsletter import VariantKey, news_for
 from records.schema import STRANDS, Course, Edition, Session
 from records.tree import Records
@@ -37,9 +38,11 @@ from .tokens import Tokens, check_unsubscribe_url, default_unsubscribe_url
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "email"
 GREETING_FALLBACK = "there"          # "Hello there," when we do not know a first name
-PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "message_id")
+PLACEHOLDERS = ("first_name", "first_name_html", "unsubscribe_url", "unsubscribe_mailto", "preferences_url",
+                "message_id")
 PREVIEW_VALUES = {"first_name": "Sam", "first_name_html": "Sam",
                   "unsubscribe_url": "#unsubscribe-link-is-personal",
+                  "preferences_url": "#preferences-link-is-personal",
                   "unsubscribe_mailto": "#unsubscribe-link-is-personal",
                   "message_id": "preview@localhost"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -90,8 +93,8 @@ def markdown_text(source: str, width: int = 72) -> str:
     headings underlined, paragraphs and list items wrapped."""
     def link(m: re.Match) -> str:
         text, url = m.group(1), m.group(2)
-        if m.group(0).startswith("!"):
-            return text
+        if m.group(0).startswith("!") or not allowed_url(html.unescape(url)):
+            return text                    # what the HTML part's policy removes goes here too
         return url if text.strip() in ("", url) else f"{text} ({url})"
 
     blocks: list[str] = []
@@ -242,14 +245,14 @@ class Composer:
     # --- rendered once per edition / variant ---------------------------------------------------
     def _common_context(self) -> dict:
         a, e = self.alliance, self.edition
-        intro_text = markdown_text(e.body)
+        intro_text = markdown_text(without_html(e.body))    # the HTML part's policy, as text
         news = [NewsView(one_line(n.title), long_date(n.date), one_line(n.summary))
                 for n in news_for(self.records, e)]
         return {
             "alliance": a, "name": a.name, "display_name": a.display_name,
             "contact": a.contact, "site_url": a.site_url, "signup_url": a.signup_url,
             "edition": e, "subject": self.subject, "date": long_date(e.date),
-            "intro_html": Markup(markdown_lib.markdown(e.body, extensions=["sane_lists"])),
+            "intro_html": Markup(to_html(e.body)),          # sanitised: the site's policy
             "intro_text": intro_text,
             "preheader": wrap(intro_text.split("\n\n")[0], 10_000)[:140],
             "edition_url": edition_url(self.records, e), "news": news,
@@ -258,8 +261,10 @@ class Composer:
 
     @property
     def subject(self) -> str:
-        """The edition's subject: one line, no markup, no control characters (ComposeError)."""
-        subject = one_line(re.sub(r"<[^>]*>", "", self.edition.subject))
+        """The edition's subject exactly as typed, on one line, no control characters
+        (ComposeError): it is text in every place it goes (the Subject header, the HTML
+        <title> and heading, autoescaped), so nothing is stripped from it."""
+        subject = one_line(self.edition.subject)
         bad = _CONTROL.search(subject)
         if bad:
             raise ComposeError(f"{self.edition.path or self.edition.id}: subject: holds an invisible control "
@@ -316,7 +321,9 @@ class Composer:
         return {
             "List-Unsubscribe": f"<{placeholder('unsubscribe_url')}>, <{placeholder('unsubscribe_mailto')}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": f"{one_line(self.alliance.display_name)} newsletter <newsletter.{self._list_host}>",
+            # the name is a phrase: quoted (or RFC 2047-encoded) when it holds <, ", & or more
+            "List-Id": formataddr((f"{one_line(self.alliance.display_name)} newsletter",
+                                   f"newsletter.{self._list_host}")),
         }
 
     # --- per reader: a few values, no rendering -------------------------------------------------
@@ -341,6 +348,7 @@ class Composer:
             "first_name_html": html.escape(first, quote=True),
             "unsubscribe_url": self.tokens.url(token),
             "unsubscribe_mailto": self.tokens.mailto(token),
+            "preferences_url": self.tokens.preferences_url(digest),
             "message_id": self.message_id(digest),
         })
 
@@ -356,13 +364,17 @@ def default_sender(records: Records, from_addr: str = "") -> Sender:
 
 
 def make_tokens(records: Records, secret: bytes, unsubscribe_url: str = "") -> Tokens:
-    """Raises UrlError when MAILER_UNSUBSCRIBE_URL (or the site URL it defaults to) is not https."""
+    """Raises UrlError when MAILER_UNSUBSCRIBE_URL (or the service URL it defaults to) is not https."""
+    alliance = records.alliance
     if unsubscribe_url:
         base = check_unsubscribe_url(unsubscribe_url)
     else:
-        base = check_unsubscribe_url(default_unsubscribe_url(str(records.alliance.site_url)),
-                                     "site_url in content/alliance.yml (the default unsubscribe address)")
-    return Tokens(secret, base, records.alliance.contact.email)
+        base = check_unsubscribe_url(default_unsubscribe_url(alliance.service_url),
+                                     "subscriptions_url (or site_url) in content/alliance.yml "
+                                     "(the default unsubscribe address)")
+    preferences = check_unsubscribe_url(alliance.service_url + "preferences",
+                                        "subscriptions_url (or site_url) in content/alliance.yml")
+    return Tokens(secret, base, alliance.contact.email, preferences_url=preferences)
 
 
 def preview_substitute(text: str) -> str:

@@ -83,12 +83,14 @@ class ImportResult:
 class Vocab:
     roles: tuple[str, ...] = tuple(DEFAULT_VOCABULARY["roles"])
     phases: tuple[str, ...] = tuple(DEFAULT_VOCABULARY["phases"])
-    interests: tuple[str, ...] = tuple(STRANDS)
+    # strand ids, and specialisms ("send", "maths"): what a questionnaire asks people about
+    interests: tuple[str, ...] = tuple(dict.fromkeys([*STRANDS, *DEFAULT_VOCABULARY["specialisms"]]))
 
     @classmethod
     def from_records(cls, records) -> "Vocab":
         vocab = records.vocabulary
-        return cls(tuple(vocab.roles), tuple(vocab.phases), tuple(STRANDS))
+        return cls(tuple(vocab.roles), tuple(vocab.phases),
+                   tuple(dict.fromkeys([*STRANDS, *vocab.specialisms])))
 
 
 class RowError(ValueError):
@@ -283,11 +285,25 @@ class Importer:
             "school": _clean(get("school"), "school"),
             "roles": _words(get("roles"), "roles", self.vocab.roles, "role"),
             "phases": _words(get("phases"), "phases", self.vocab.phases, "phase"),
-            "interests": _words(get("interests"), "interests", self.vocab.interests, "interest (a strand)"),
+            "interests": _words(get("interests"), "interests", self.vocab.interests, "interest (a strand or specialism)"),
             "consent": consent,
             "consent_date": consent_date,
             "consent_source": _clean(get("source"), "source") or source,
         }
+
+    def write_rows(self, rows, result: ImportResult) -> None:
+        """Rows already read and checked (row number, the dict :meth:`_row` makes), e.g. from a
+        form export through a mapping (form_import.py): written as a CSV's rows are."""
+        stamp = now()
+        with self.store.transaction() as conn:
+            chunk: list[tuple[int, dict]] = []
+            for item in rows:
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    self._write(conn, chunk, result, stamp)
+                    chunk = []
+            if chunk:
+                self._write(conn, chunk, result, stamp)
 
     def _write(self, conn, chunk: list[tuple[int, dict]], result: ImportResult, stamp: str) -> None:
         emails = list({row["email"] for _, row in chunk})
@@ -322,7 +338,7 @@ class Importer:
                 result.no_consent += 1
                 if consent is False:
                     if last is None or last[0]:
-                        events.append((hash_, 0, moment, detail, stamp))
+                        events.append((hash_, 0, moment, detail, row.get("consent_wording"), stamp))
                         newest[hash_] = (False, moment)
                     if old is not None and old["consent"]:
                         result.withdrawn += 1
@@ -339,7 +355,7 @@ class Importer:
                     f"give the date they did")
                 continue
             if last is None or not last[0] or (row["consent_date"] and given_at > last[1]):
-                events.append((hash_, 1, given_at, detail, stamp))
+                events.append((hash_, 1, given_at, detail, row.get("consent_wording"), stamp))
                 newest[hash_] = (True, given_at)
                 date, source = given_at[:10] if row["consent_date"] else today, row["consent_source"]
             elif old is not None and old["consent"] and old["consent_date"]:
@@ -360,8 +376,9 @@ class Importer:
                 updates.append(tuple(new[f] for f in _FIELDS) + (stamp, email))
                 existing[email] = dict(old, **new)
         if events:
-            conn.executemany("INSERT INTO consent_events (address_hash, given, at, source, detail, recorded_at) "
-                             "VALUES (?, ?, ?, 'import', ?, ?)", events)
+            # wording: the consent answer as the form put it (form_import.py), when there is one
+            conn.executemany("INSERT INTO consent_events (address_hash, given, at, source, detail, wording, "
+                             "recorded_at) VALUES (?, ?, ?, 'import', ?, ?, ?)", events)
         if inserts:
             conn.executemany(
                 f"INSERT INTO subscribers (email, address_hash, {', '.join(_FIELDS)}, created_at, updated_at) "

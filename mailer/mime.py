@@ -30,6 +30,15 @@ def _header_value(value: str) -> str:
     return Header(value, "utf-8").encode(linesep=CRLF)
 
 
+def _text_header(value: str) -> str:
+    """An editor's text for an unstructured header (Subject), shown exactly as typed: encoded
+    when it is not ASCII or holds "=?", which a mail client would otherwise decode as RFC 2047."""
+    value = " ".join(value.split())
+    if value.isascii() and "=?" not in value:
+        return value
+    return Header(value, "utf-8").encode(linesep=CRLF)
+
+
 def _address(name: str, address: str) -> str:
     return formataddr((" ".join(name.split()), address), charset="utf-8") if name else address
 
@@ -98,7 +107,7 @@ class MimeTemplate:
         self.boundary = "=_tsa_" + make_msgid(domain="boundary").strip("<>").replace("@", "_")
         head = [
             ("From", _address(sender.name, sender.address)),
-            ("Subject", variant.subject),
+            ("Subject", _text_header(variant.subject)),
             ("Date", date or formatdate(localtime=False, usegmt=True)),
             ("MIME-Version", "1.0"),
         ]

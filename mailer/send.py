@@ -9,10 +9,15 @@ TransientError              retried: Retry-After when given (429/503), else expo
                             backoff with full jitter; after ``max_attempts`` the batch is
                             released (back to pending: it was not accepted) and the run stops
 RejectedError               failed with the provider's message; the run goes on
-OutcomeUnknownError         unknown (may or may not have gone out); the run goes on
+OutcomeUnknownError         unknown (may or may not have gone out); the run goes on, and the
+                            batch is reconciled (:mod:`mailer.reconcile`) once it settled
 AuthError                   released; the run stops at once
 anything else               unknown (a request may have started); re-raised
 ==========================  ==========================================================
+
+Suppressions written while a send runs (the web service's one-click leaves and provider
+webhooks) apply from the next batch: each claim selects only readers still sendable at that
+moment, and changes the service had to queue (mailer/spool.py) are applied before each claim.
 
 A run: recover rows a killed run left ``sending`` (they become ``unknown``); fetch the
 provider's suppressions into the store (:mod:`mailer.suppressions`; if that fails, the run
@@ -27,10 +32,17 @@ moment, a run leaves rows ``sending``; the next run turns them ``unknown`` and s
 the readers still pending. Only one send runs at a time (a lock file beside the DB).
 
 Timeouts: a read timeout (or a connection lost after the request was written) is *not*
-retried, although the issue lists timeouts with the retried faults: the provider may have
-accepted the batch, neither API has an idempotency key, and "never twice" wins. Those
-readers become ``unknown``, are listed by ``status``, and ``--resend-unknown`` sends them on
-request. A connect timeout (nothing was sent) is retried like any connection error.
+retried: the provider may have accepted the batch, neither API has an idempotency key, and
+"never twice" wins. Those readers become ``unknown``. Every batch carries a tag of its own,
+so once the provider's events have settled (``settle`` seconds after the request:
+MAILER_RECONCILE_AFTER) the batch is *reconciled*: readers the provider accepted become
+``sent``, the others ``pending`` and go out in a later batch. The run reconciles between
+batches whatever has settled, and at the end, when only unknown batches are left, waits for
+them to settle (saying so) and sends whoever turns out not to have been taken, in rounds,
+until nothing is pending. A lost answer the provider can settle does not count toward the
+error threshold; one it cannot (SMTP, SendGrid without Email Activity) does, stays unknown,
+is listed by ``status`` with the reason, and ``--resend-unknown`` sends it on request.
+A connect timeout (nothing was sent) is retried like any connection error.
 """
 from __future__ import annotations
 
@@ -49,10 +61,12 @@ from records.newsletter import VariantKey
 
 from .audiences import key_from_ledger, ledger_phases
 from .compose import ComposeError, Composer
-from .progress import NoProgress
+from .progress import NoProgress, duration
 from .providers.base import (AuthError, Batch, OutcomeUnknownError, Provider, ProviderError, RejectedError,
                              TransientError)
-from .store import Claim, Store
+from .reconcile import DEFAULT_SETTLE, Reconciler, ReconcileReport, batch_tag
+from .spool import drain as drain_spool
+from .store import Claim, Store, stamp_ms
 from .suppressions import SyncReport, sync
 
 
@@ -77,6 +91,9 @@ class SendOptions:
     max_consecutive_errors: int = 3
     resend_unknown: bool = False
     sync_suppressions: bool = True      # fetch the provider's suppressions before sending
+    settle: float = DEFAULT_SETTLE      # seconds after a request before its events are trusted
+    wait_for_settle: bool = True        # at the end, wait for unknown batches to settle
+    max_rounds: int = 10                # reconcile-then-send-again rounds before giving up
 
 
 @dataclass
@@ -96,6 +113,9 @@ class SendReport:
     elapsed: float = 0.0
     by_variant: Counter = field(default_factory=Counter)
     suppressions: SyncReport | None = None
+    lost: int = 0                       # readers whose answer was lost in this run
+    reconciled: ReconcileReport = field(default_factory=ReconcileReport)
+    waited: float = 0.0                 # seconds spent waiting for events to settle
 
     @property
     def attempted(self) -> int:
@@ -109,8 +129,12 @@ class SendReport:
         """One line: ``E: 95 sent through mailgun, 0 failed, 0 unknown, 3 skipped, 2 retries in 1.2 s (79/s)``."""
         where = f" {where}" if where else ""
         retries = f", {self.retries} retr{'ies' if self.retries != 1 else 'y'}" if self.retries else ""
+        rec = self.reconciled
+        n = rec.sent + rec.requeued + rec.skipped
+        settled = (f", {n} reader{'s' if n != 1 else ''} reconciled after a lost answer ({rec.sent} had been "
+                   f"taken, {rec.requeued} sent again)") if rec.checked else ""
         return (f"{self.edition}: {self.sent} sent{where}, {self.failed} failed, {self.unknown} unknown, "
-                f"{self.skipped} skipped{retries} in {self.elapsed:.1f} s ({self.rate:,.0f} messages/s)")
+                f"{self.skipped} skipped{retries}{settled} in {self.elapsed:.1f} s ({self.rate:,.0f} messages/s)")
 
 
 @contextmanager
@@ -135,7 +159,8 @@ class SendRun:
     def __init__(self, store: Store, composer: Composer, provider: Provider,
                  options: SendOptions | None = None, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
-                 on_batch: Callable[[SendReport, int], None] | None = None, progress=None):
+                 on_batch: Callable[[SendReport, int], None] | None = None, progress=None,
+                 wall: Callable[[], float] = time.time):
         self.store = store
         self.composer = composer
         self.provider = provider
@@ -152,6 +177,11 @@ class SendRun:
         self._started = 0.0
         self._rate_started: float | None = None
         self._budget_used = 0
+        self.wall = wall
+        self.reconciler = Reconciler(store, provider, self.edition, settle=self.options.settle, clock=wall)
+        self._open_unknown = 0          # unknown batches of this run not yet reconciled
+        self._quiet_until = 0.0         # after the provider could not answer: not before this
+        self._reconcile_works = provider.can_reconcile
 
     # --- the run ---------------------------------------------------------------------------------
     def run(self) -> SendReport:
@@ -169,20 +199,91 @@ class SendRun:
                 r.requeued_unknown = self.store.resend_unknown(self.edition)
             r.planned = self.plan()
             r.skipped += self.store.skip_unsendable(self.edition)
+            self.reconcile()            # what an earlier run left unknown, if it has settled
             keys = [key_from_ledger(audience, phases) for audience, phases, _count
                     in self.store.pending_variants(self.edition)
                     # an audience removed since the plan: its rows stay pending, listed by status
                     if audience in self.composer.records.audiences]
             self.render_all(keys)
             self.progress.start(self.store.pending_count(self.edition), self.edition)
-            for key in keys:
-                self.send_variant(key)
+            self.send_until_settled()
         except SendStopped as stop:
             r.stopped = str(stop)
         finally:
             r.skipped += self.store.skip_unsendable(self.edition)
+            r.unknown = self.store.status(self.edition)["unknown"]
             r.elapsed = self.clock() - self._started
         return r
+
+    def send_until_settled(self) -> None:
+        """Send what is pending; reconcile; send whoever was not taken; wait for unknown
+        batches to settle when nothing else is left: until nothing is pending or waiting."""
+        rounds = 0
+        while True:
+            self.send_pending()
+            waiting = self.reconcile()
+            # readers who unsubscribed (or were forgotten) while the send ran: skipped, not retried
+            self.report.skipped += self.store.skip_unsendable(self.edition)
+            if self.sendable_pending():
+                rounds += 1
+                if rounds > self.options.max_rounds:
+                    raise SendStopped(f"readers are still pending after {self.options.max_rounds} rounds of "
+                                      "reconciling lost answers and sending again; run send again later")
+                continue
+            if not waiting.waiting or not self.options.wait_for_settle:
+                return
+            self.wait_to_settle(waiting)
+
+    def send_pending(self) -> None:
+        for audience, phases, _count in self.store.pending_variants(self.edition):
+            if audience not in self.composer.records.audiences:
+                continue   # an audience removed since the plan: its rows stay pending, listed by status
+            self.send_variant(key_from_ledger(audience, phases))
+
+    def sendable_pending(self) -> int:
+        return sum(n for audience, _p, n in self.store.pending_variants(self.edition)
+                   if audience in self.composer.records.audiences)
+
+    def reconcile(self) -> ReconcileReport:
+        """Settle the unknown batches whose settle time is over (a no-op for a provider that
+        cannot say what it took); count the outcome in the report."""
+        result = self.reconciler.run()
+        total = self.report.reconciled
+        total.checked += result.checked
+        total.sent += result.sent
+        total.requeued += result.requeued
+        total.skipped += result.skipped
+        self.report.sent += result.sent
+        self.report.skipped += result.skipped
+        self.report.unknown = max(0, self.report.unknown - result.sent - result.requeued - result.skipped)
+        self._open_unknown = result.waiting
+        if result.unsettled and result.notes:
+            # the provider could not answer now: not again between the next batches for a minute
+            self._quiet_until = self.wall() + 60.0
+            self._open_unknown += result.unsettled
+            self.progress.note(f"unknown batches not settled now: {result.notes[-1][:200]}")
+        if result.checked:
+            self.progress.note(f"{result.checked} unknown batch{'es' if result.checked != 1 else ''} checked in "
+                               f"{self.provider.name}'s events: {result.sent} of their readers had been sent, "
+                               f"{result.requeued} go out again")
+            self.progress.update(self.report)
+        return result
+
+    def wait_to_settle(self, waiting: ReconcileReport) -> None:
+        """Sleep until the first waiting batch settles, saying so (a line a minute on long waits)."""
+        left = max(0.0, (waiting.next_due or self.wall()) - self.wall())
+        batches = f"{waiting.waiting} batch{'es' if waiting.waiting != 1 else ''} with a lost answer"
+        self.progress.note(f"only {batches} left: waiting {duration(left)} for {self.provider.name}'s events to "
+                           f"settle before checking {'them' if waiting.waiting != 1 else 'it'} "
+                           f"(MAILER_RECONCILE_AFTER={self.options.settle:.0f} s; Ctrl-C is safe: "
+                           "`reconcile` finishes later)")
+        while left > 0:
+            step = min(left, 60.0)
+            self.sleep(step)
+            self.report.waited += step
+            left = max(0.0, (waiting.next_due or 0) - self.wall())
+            if left > 0:
+                self.progress.note(f"still waiting for {self.provider.name}'s events: {duration(left)} left")
 
     def render_all(self, keys: list[VariantKey]) -> None:
         """Every variant rendered and checked before the first request, so that a mistake in
@@ -224,11 +325,15 @@ class SendRun:
                 if not self.store.has_pending(self.edition, key.audience, phases):
                     return
                 self.throttle()          # before the claim: rows never wait in "sending"
+            drain_spool(self.store)      # leaves the web service had to queue: honoured from this batch on
             claim = self.store.claim(self.edition, key.audience, phases, self.batch_size,
-                                     self.provider.name, variant.key)
+                                     self.provider.name, variant.key,
+                                     tag_for=lambda batch_id: batch_tag(self.edition, batch_id))
             if claim is None:
                 return
             self.send_claim(claim, key)
+            if self._open_unknown and self.wall() >= self._quiet_until and self.reconciler.anything_due():
+                self.reconcile()         # readers not taken go back to pending: this loop sends them
 
     def send_claim(self, claim: Claim, key: VariantKey) -> None:
         r = self.report
@@ -238,7 +343,8 @@ class SendRun:
         try:
             batch = Batch(self.edition, self.composer.variant(key),
                           tuple(self.composer.recipient(reader) for reader in claim.readers),
-                          self.composer.sender)
+                          self.composer.sender, batch_id=claim.batch_id, tag=claim.tag)
+            requested = None
             attempt = 0
             if self._rate_started is None:
                 self._rate_started = self.clock()
@@ -247,6 +353,7 @@ class SendRun:
                 attempt += 1
                 try:
                     in_request = True
+                    requested = stamp_ms(self.wall())      # the settle time counts from the last attempt
                     answer = self.provider.send(batch)
                     in_request = False
                     break
@@ -261,12 +368,16 @@ class SendRun:
             self.count_batch(bad=True, why=f"refused: {err}")
             return
         except OutcomeUnknownError as err:
-            self.store.finish(claim.batch_id, "unknown", f"{self.provider.name}: {err}")
+            self.store.finish(claim.batch_id, "unknown", f"{self.provider.name}: {err}", requested_at=requested)
             r.unknown += len(claim.readers)
-            self.progress.note(f"batch {claim.batch_id} ({len(claim.readers)} readers) unknown, not sent again "
-                               f"on its own: {err}")
+            r.lost += len(claim.readers)
+            self._open_unknown += 1
+            later = ("checked in its events once they settle" if self.settles(claim)
+                     else "not sent again on its own")
+            self.progress.note(f"batch {claim.batch_id} ({len(claim.readers)} readers) answer lost, {later}: {err}")
             self.progress.update(r)
-            self.count_batch(bad=True, why=f"outcome unknown: {err}")
+            if not self.settles(claim):      # one reconciliation can settle is no error at all
+                self.count_batch(bad=True, why=f"outcome unknown: {err}")
             return
         except AuthError as err:
             self.store.finish(claim.batch_id, "pending", f"not sent: {err}")
@@ -278,19 +389,27 @@ class SendRun:
         except BaseException as err:
             # a request may have been under way: never send these readers again on our own
             if in_request:
-                self.store.finish(claim.batch_id, "unknown", f"interrupted during the request: {err!r}")
+                self.store.finish(claim.batch_id, "unknown", f"interrupted during the request: {err!r}",
+                                  requested_at=requested)
             else:
                 self.store.finish(claim.batch_id, "pending", f"not sent: {err!r}")
             raise
         ids = {by_address[a]: mid for a, mid in answer.items() if a in by_address}
-        sent, unknown = self.store.finish_sent(claim.batch_id, ids)
+        sent, unknown = self.store.finish_sent(claim.batch_id, ids, requested_at=requested)
         r.sent += sent
         r.unknown += unknown
+        r.lost += unknown
+        self._open_unknown += bool(unknown)
         r.by_variant[key.slug] += sent
         self.progress.update(r)
-        self.count_batch(bad=bool(unknown), why="the provider did not account for every reader")
+        if not unknown or not self.settles(claim):
+            self.count_batch(bad=bool(unknown), why="the provider did not account for every reader")
         if self.on_batch:
             self.on_batch(r, len(claim.readers))
+
+    def settles(self, claim: Claim) -> bool:
+        """Can reconciliation settle this batch later? (Then a lost answer is not an error.)"""
+        return bool(claim.tag) and self._reconcile_works and self.reconciler.can_settle()
 
     # --- hook points: retry, rate limit, error threshold ---------------------------------------
     def retry_or_stop(self, claim: Claim, err: TransientError, attempt: int) -> None:

@@ -26,17 +26,21 @@ The ledger
                                    --answer lost--------> unknown
                                    --not attempted------> pending (released)
         pending --reader unsubscribed/forgotten since the plan--> skipped
+        unknown --the provider's events, once settled--> sent | pending (not taken) | skipped
 
     A batch is claimed (rows marked ``sending``, one transaction) *before* its request and
     finished *after* the answer, so a process killed at any moment leaves rows ``sending``;
-    :meth:`Store.recover` turns them into ``unknown`` at the next run, and ``unknown`` rows are
-    only sent again on explicit request (:meth:`Store.resend_unknown`).
+    :meth:`Store.recover` turns them into ``unknown`` at the next run. Each batch keeps a tag
+    of its own and the time of its request, so an ``unknown`` batch can be *reconciled* from
+    the provider's events (:mod:`mailer.reconcile`); otherwise ``unknown`` rows are only sent
+    again on explicit request (:meth:`Store.resend_unknown`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,9 +150,66 @@ MIGRATIONS: list[list[str]] = [
     [  # 3: settings of the database itself: the fingerprint of the address hash key (hashing.py)
         "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     ],
+    [  # 4: the subscription service (mailer/web): sign-ups awaiting confirmation, pauses,
+       #    provider webhook events and the replay guard
+        """CREATE TABLE signups (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            email           TEXT NOT NULL UNIQUE,              -- normalised; deleted once confirmed or expired
+            first_name      TEXT NOT NULL DEFAULT '',
+            school          TEXT NOT NULL DEFAULT '',
+            roles           TEXT NOT NULL DEFAULT '',
+            phases          TEXT NOT NULL DEFAULT '',
+            interests       TEXT NOT NULL DEFAULT '',
+            wording_version TEXT NOT NULL,
+            nonce           TEXT NOT NULL,                     -- in the signed link; a new request replaces it
+            requested_at    TEXT NOT NULL,
+            mails           TEXT NOT NULL DEFAULT ''           -- ISO times of confirmation emails, space-separated
+        )""",
+        "ALTER TABLE subscribers ADD COLUMN paused_until TEXT",   # ISO date; NULL = not paused
+        """CREATE TABLE provider_events (
+            id           INTEGER PRIMARY KEY AUTOINCREMENT,
+            provider     TEXT NOT NULL,
+            event        TEXT NOT NULL,        -- delivered | failed | bounce | complaint | unsubscribed
+            address_hash TEXT NOT NULL,
+            message_id   TEXT NOT NULL DEFAULT '',
+            reason       TEXT NOT NULL DEFAULT '',
+            occurred_at  TEXT NOT NULL,
+            received_at  TEXT NOT NULL
+        )""",
+        "CREATE INDEX provider_events_message ON provider_events (message_id)",
+        """CREATE TABLE webhook_seen (
+            key         TEXT PRIMARY KEY,      -- provider:token (Mailgun) or provider:signature digest
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ],
+    [  # 5 (issue 12): each batch's tag and request time, so a lost answer can be reconciled
+        # tag: unique to the batch, sent with it (Mailgun o:tag, SendGrid custom_args)
+        "ALTER TABLE batches ADD COLUMN tag TEXT NOT NULL DEFAULT ''",
+        # when the (last) request of the batch began, UTC, ISO with milliseconds; for a batch
+        # recovered after a kill: when it was recovered (the request began before that)
+        "ALTER TABLE batches ADD COLUMN requested_at TEXT",
+        # the last reconciliation attempt: when, and why it could not settle the batch
+        "ALTER TABLE batches ADD COLUMN checked_at TEXT",
+        "ALTER TABLE batches ADD COLUMN check_note TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX batches_unknown ON batches (edition, requested_at) WHERE state = 'unknown'",
+    ],
+    [  # 6 (issue 13): course evaluations, without names or addresses
+        """CREATE TABLE evaluations (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            course        TEXT NOT NULL,                     -- a course id
+            response_key  TEXT NOT NULL UNIQUE,              -- sha256 of course + cells: re-imports add nothing twice
+            submitted_at  TEXT,                              -- ISO date, when the export has one
+            rating        INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            change        TEXT NOT NULL DEFAULT '',          -- "what will you change in your practice?"
+            quote_consent INTEGER NOT NULL DEFAULT 0 CHECK (quote_consent IN (0, 1)),
+            source        TEXT NOT NULL DEFAULT '',          -- the export's file name or the mapping's source
+            imported_at   TEXT NOT NULL
+        )""",
+        "CREATE INDEX evaluations_course ON evaluations (course, submitted_at)",
+    ],
 ]
 # Tables holding address hashes: re-keyed together when a database from before keying is opened.
-HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events")
+HASHED_TABLES = ("subscribers", "suppressions", "ledger", "consent_events", "provider_events")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", "school", "roles",
@@ -157,7 +218,8 @@ SUBSCRIBER_COLUMNS = ("id", "email", "address_hash", "first_name", "last_name", 
 
 # A subscriber row ``s`` may be written to:
 SENDABLE = ("s.consent = 1 AND s.status = 'subscribed' AND NOT EXISTS "
-            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash)")
+            "(SELECT 1 FROM suppressions x WHERE x.address_hash = s.address_hash) "
+            "AND (s.paused_until IS NULL OR s.paused_until <= date('now'))")
 
 
 class StoreError(Exception):
@@ -177,6 +239,18 @@ def address_hash(address: str) -> str:
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def stamp_ms(epoch: float) -> str:
+    """A Unix time as ``2026-11-29T21:50:01.234Z`` (a batch's request time: settle times
+    and event queries need better than whole seconds)."""
+    moment = dt.datetime.fromtimestamp(epoch, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def epoch_of(stamp: str) -> float:
+    """The Unix time of a stamp written by :func:`now` or :func:`stamp_ms`."""
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def split_words(text: str) -> list[str]:
@@ -231,6 +305,7 @@ class Reader:
 class Claim:
     batch_id: int
     readers: tuple[Reader, ...]
+    tag: str = ""
 
 
 class Store:
@@ -500,6 +575,9 @@ class Store:
                 conn.execute("UPDATE suppressions SET reason = 'forgotten', source = ?, created_at = ? "
                              "WHERE address_hash = ?", (source, now(), hash_))
             conn.execute("DELETE FROM consent_events WHERE address_hash = ?", (hash_,))
+            # the subscription service's: a sign-up awaiting confirmation, the providers' events
+            conn.execute("DELETE FROM signups WHERE email = ?", (normalise(address),))
+            conn.execute("DELETE FROM provider_events WHERE address_hash = ?", (hash_,))
             if row is not None:
                 conn.execute("UPDATE ledger SET state = 'skipped', reason = 'forgotten', updated_at = ? "
                              "WHERE subscriber_id = ? AND state = 'pending'", (now(), row["id"]))
@@ -609,8 +687,10 @@ class Store:
         """Rows left ``sending`` by a run that died become ``unknown``: never sent again on their own."""
         stamp = now()
         with self.transaction() as conn:
-            conn.execute("UPDATE batches SET state = 'unknown', reason = 'interrupted', finished_at = ? "
-                         "WHERE edition = ? AND state = 'sending'", (stamp, edition))
+            # the request (if any) began before now: the settle time counts from here
+            conn.execute("UPDATE batches SET state = 'unknown', reason = 'interrupted', finished_at = ?, "
+                         "requested_at = ? WHERE edition = ? AND state = 'sending'",
+                         (stamp, stamp_ms(time.time()), edition))
             cur = conn.execute("UPDATE ledger SET state = 'unknown', updated_at = ?, "
                                "reason = 'interrupted while sending: may or may not have gone out' "
                                "WHERE edition = ? AND state = 'sending'", (stamp, edition))
@@ -653,9 +733,10 @@ class Store:
                                  ).fetchone() is not None
 
     def claim(self, edition: str, audience: str, phases: str, size: int, provider: str,
-              variant: str = "") -> Claim | None:
+              variant: str = "", tag_for=None) -> Claim | None:
         """Mark up to ``size`` pending, still-sendable rows of one variant ``sending`` as one
-        batch, in one transaction, before the provider is asked. None when there are none."""
+        batch, in one transaction, before the provider is asked. None when there are none.
+        ``tag_for(batch_id)`` makes the batch's tag, stored in the same transaction."""
         stamp = now()
         with self.transaction() as conn:
             ids = [r[0] for r in conn.execute(
@@ -667,6 +748,9 @@ class Store:
             batch_id = conn.execute(
                 "INSERT INTO batches (edition, provider, variant, size, claimed_at) VALUES (?, ?, ?, ?, ?)",
                 (edition, provider, variant or f"{audience} {phases}".strip(), len(ids), stamp)).lastrowid
+            tag = tag_for(batch_id) if tag_for else ""
+            if tag:
+                conn.execute("UPDATE batches SET tag = ? WHERE id = ?", (tag, batch_id))
             for start in range(0, len(ids), 10_000):      # one statement per batch, not one per row
                 chunk = ids[start:start + 10_000]
                 conn.execute(f"UPDATE ledger SET state = 'sending', batch_id = ?, updated_at = ? "
@@ -675,9 +759,10 @@ class Store:
                 "SELECT l.id, s.email, s.address_hash, s.first_name, s.last_name "
                 "FROM ledger l JOIN subscribers s ON s.id = l.subscriber_id "
                 "WHERE l.batch_id = ? AND l.state = 'sending' ORDER BY l.id", (batch_id,)).fetchall()
-        return Claim(batch_id, tuple(Reader(r[0], r[1], r[2], r[3], r[4]) for r in rows))
+        return Claim(batch_id, tuple(Reader(r[0], r[1], r[2], r[3], r[4]) for r in rows), tag)
 
-    def finish_sent(self, batch_id: int, message_ids: Mapping[int, str]) -> tuple[int, int]:
+    def finish_sent(self, batch_id: int, message_ids: Mapping[int, str], *,
+                    requested_at: str | None = None) -> tuple[int, int]:
         """The provider answered: rows with a message id are sent; any it did not account for
         are unknown. Returns (sent, unknown)."""
         stamp = now()
@@ -689,11 +774,11 @@ class Store:
                 "UPDATE ledger SET state = 'unknown', updated_at = ?, reason = 'the provider returned "
                 "no message id for this reader' WHERE batch_id = ? AND state = 'sending'",
                 (stamp, batch_id)).rowcount
-            conn.execute("UPDATE batches SET state = ?, finished_at = ? WHERE id = ?",
-                         ("sent" if not unknown else "unknown", stamp, batch_id))
+            conn.execute("UPDATE batches SET state = ?, finished_at = ?, requested_at = ? WHERE id = ?",
+                         ("sent" if not unknown else "unknown", stamp, requested_at, batch_id))
         return len(message_ids), unknown
 
-    def finish(self, batch_id: int, state: str, reason: str = "") -> int:
+    def finish(self, batch_id: int, state: str, reason: str = "", *, requested_at: str | None = None) -> int:
         """End a batch as ``failed`` or ``unknown`` (every row), or ``pending`` (released:
         the request was never made or certainly not accepted, so the rows may be sent later)."""
         if state not in ("failed", "unknown", "pending"):
@@ -704,8 +789,10 @@ class Store:
                              "CASE WHEN ? = 'pending' THEN NULL ELSE batch_id END "
                              "WHERE batch_id = ? AND state = 'sending'",
                              (state, reason[:500], stamp, state, batch_id)).rowcount
-            conn.execute("UPDATE batches SET state = ?, reason = ?, finished_at = ? WHERE id = ?",
-                         ("released" if state == "pending" else state, reason[:500], stamp, batch_id))
+            conn.execute("UPDATE batches SET state = ?, reason = ?, finished_at = ?, "
+                         "requested_at = COALESCE(?, requested_at) WHERE id = ?",
+                         ("released" if state == "pending" else state, reason[:500], stamp, requested_at,
+                          batch_id))
         return n
 
     # --- reports ----------------------------------------------------------------------------------
@@ -736,6 +823,7 @@ class Store:
         """Batches with readers in ``unknown``: what ``status`` lists and ``--resend-unknown`` sends."""
         return [dict(r) for r in self.conn.execute(
             "SELECT l.batch_id AS batch, COUNT(*) AS readers, b.variant, b.provider, b.claimed_at, "
+            "b.tag, b.requested_at, b.checked_at, b.check_note, "
             "COALESCE(NULLIF(MIN(l.reason), ''), b.reason) AS reason FROM ledger l "
             "LEFT JOIN batches b ON b.id = l.batch_id WHERE l.edition = ? AND l.state = 'unknown' "
             "GROUP BY l.batch_id ORDER BY l.batch_id", (edition,))]
@@ -753,4 +841,5 @@ def exists(path: Path | str) -> bool:
 
 
 __all__ = ["Store", "StoreError", "Claim", "Reader", "ConsentEvent", "CONSENT_SOURCES", "normalise", "address_hash", "STATES",
+           "stamp_ms", "epoch_of",
            "SCHEMA_VERSION", "MIGRATIONS", "split_words", "SENDABLE"]

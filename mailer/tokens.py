@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Iterable, Mapping
 
 UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"      # the preference centre's link in every email
 SECRET_VARIABLE = "MAILER_SECRET"
 OLD_SECRETS_VARIABLE = "MAILER_SECRET_OLD"
 MIN_SECRET_LENGTH = 16
@@ -110,12 +111,22 @@ def verify_token(secret: bytes | Iterable[bytes], token: str, purpose: str = UNS
 class Tokens:
     """Per-reader unsubscribe URL and mailto, cheap enough to run 100,000 times."""
 
-    def __init__(self, secret: bytes, base_url: str, mailto_address: str):
+    def __init__(self, secret: bytes, base_url: str, mailto_address: str, *, preferences_url: str = ""):
         self.secret = secret
         self.base_url = base_url
         self.separator = "&" if "?" in base_url else "?"
         self.mailto_address = mailto_address
         self._mac_prefix = hmac.new(secret, UNSUBSCRIBE.encode("ascii") + b"|", hashlib.sha256)
+        self._preferences_base = preferences_url or base_url.rsplit("/", 1)[0] + "/preferences"
+        self._preferences_mac = hmac.new(secret, PREFERENCES.encode("ascii") + b"|", hashlib.sha256)
+
+    def preferences_url(self, address_hash_hex: str) -> str:
+        """The reader's preference centre: a token of its own purpose, so a leaked
+        List-Unsubscribe header cannot be used to read or change their details."""
+        key = bytes.fromhex(address_hash_hex)
+        mac = self._preferences_mac.copy()
+        mac.update(key)
+        return f"{self._preferences_base}?t={_b64(key)}.{_b64(mac.digest()[:16])}"
 
     def token(self, address_hash_hex: str) -> str:
         key = bytes.fromhex(address_hash_hex)

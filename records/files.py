@@ -1,7 +1,11 @@
 """Read YAML files and Markdown front matter with the line of every key.
 
+One reader for every record: PyYAML's libyaml parser (CSafeLoader) composes the nodes and a
+direct walk turns them into LineDict/LineList, so every file is read with the same YAML 1.1
+rules, plus the documented lenient readings (``13:30`` and ``012345`` stay text).
+
 Never swallows an error: a YAML syntax error becomes a Problem with its line and a hint in
-plain words, and loading goes on with the other files.
+plain words (one call site: :func:`_after_error`, with records.yaml_errors), and loading goes on with the other files.
 """
 from __future__ import annotations
 
@@ -14,11 +18,7 @@ from typing import Any
 import frontmatter
 import yaml
 
-try:                       # a Rust YAML reader, ~5x faster than PyYAML for record front matter
-    import yaml_rs
-except ImportError:        # pragma: no cover - pinned in requirements.txt; PyYAML does it all
-    yaml_rs = None
-
+from . import yaml_errors
 from .problems import Problems
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml is ~10x faster
@@ -105,32 +105,6 @@ _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _hint(problem: str, context: str) -> str:
-    """Plain words for the YAML errors editors actually make."""
-    text = f"{context} {problem}"
-    if "mapping values are not allowed" in text:
-        return "a value holds ': ' (colon and space); put the whole value in double quotes"
-    if "found character '\\t'" in text or "\\t" in text:
-        return "a tab is used for indentation; indent with spaces"
-    if "did not find expected '-'" in text or "expected <block end>" in text:
-        return "the indentation is uneven; line up the fields (spaces, not tabs)"
-    if "found undefined alias" in text or "found unknown escape" in text:
-        return "a value holds a special character (* or \\); put it in quotes"
-    if "could not find expected ':'" in text:
-        return "a line is missing its ':' between field name and value, or a quote is not closed"
-    if "found unexpected end of stream" in text or "while scanning a quoted scalar" in text:
-        return "a quote is opened but never closed"
-    if "given twice" in text or "field name" in text:
-        return problem
-    return f"YAML syntax error: {problem}"
-
-
-def _yaml_problem(err: yaml.YAMLError, offset: int) -> tuple[int, str]:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    line = mark.line + 1 + offset if mark else offset + 1
-    return line, _hint(str(getattr(err, "problem", "") or err), str(getattr(err, "context", "") or ""))
-
-
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _SCALARS = {
     "tag:yaml.org,2002:int": _LineLoader.construct_yaml_int,
@@ -180,6 +154,49 @@ def _build(loader: _LineLoader, node: yaml.Node) -> Any:
     return scalar(loader, node)
 
 
+# --- aliases: `*name` repeats what `&name` marked; nested, a few lines expand to gigabytes ----
+
+MAX_EXPANDED_NODES = 100_000     # values a record file may hold once aliases are expanded
+
+
+def may_hold_aliases(text: str) -> bool:
+    """Cheap test: a YAML alias needs both an anchor (&) and an alias (*)."""
+    return "&" in text and "*" in text
+
+
+def alias_bomb(node: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> tuple[int, str] | None:
+    """(line, message) if the composed document ``node`` would expand, through its aliases,
+    to more than ``limit`` values ("a billion laughs"); None otherwise. The composed graph
+    shares each aliased node, so this counts in time linear in the file, without expanding."""
+    sizes: dict[int, int] = {}
+    anchors: list[int] = []                # lines of the values repeated by an alias
+
+    def size(item: yaml.Node) -> int:
+        known = sizes.get(id(item))
+        if known is not None:
+            anchors.append(item.start_mark.line + 1)
+            return known
+        total = 1
+        if isinstance(item, yaml.MappingNode):
+            for key, value in item.value:
+                total += size(key) + size(value)
+        elif isinstance(item, yaml.SequenceNode):
+            for child in item.value:
+                total += size(child)
+        sizes[id(item)] = min(total, limit + 1)
+        return sizes[id(item)]
+
+    try:
+        total = size(node)
+    except RecursionError:
+        total = limit + 1
+    if total <= limit:
+        return None
+    return (anchors[0] if anchors else node.start_mark.line + 1,
+            f"the YAML aliases (*name) in this file expand to more than {limit:,} values; "
+            "write the values out instead of repeating them with & and *")
+
+
 def parse_yaml(text: str, path: str, problems: Problems, *, offset: int = 0) -> Any:
     """Parse YAML text; on a syntax error add a Problem and return None. offset shifts lines."""
     loader = _LineLoader(text)
@@ -187,16 +204,35 @@ def parse_yaml(text: str, path: str, problems: Problems, *, offset: int = 0) -> 
         node = loader.get_single_node()
         if node is None:
             return None
+        bomb = alias_bomb(node) if may_hold_aliases(text) else None
+        if bomb is not None:
+            problems.error(path, bomb[0] + offset, "", bomb[1])
+            return None
         try:
             return _build(loader, node)
         except (_Fallback, RecursionError):
             return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
-        line, message = _yaml_problem(err, offset)
-        problems.error(path, line, "", message)
-        return None
+        return _after_error(text, err, path, problems, offset)
     finally:
         loader.dispose()
+
+
+def _after_error(text: str, err: yaml.YAMLError, path: str, problems: Problems, offset: int) -> Any:
+    """Report the syntax error in plain words (yaml_errors), then read the text with that line
+    fixed, so the file's other problems show in the same run; None if it cannot be read."""
+    for attempt in range(8):
+        found = yaml_errors.explain(text, err)
+        if attempt == 0 or found.repaired is not None:   # a later guess that fixes nothing is
+            problems.error(path, found.line + offset, found.field, found.message)  # no news
+        if found.repaired is None:
+            return None
+        text = found.repaired
+        try:
+            return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as again:
+            err = again
+    return None
 
 
 @dataclass
@@ -207,11 +243,10 @@ class Document:
     data: Any                      # LineDict normally; None after a syntax error
     body: str | None = None        # Markdown after the front matter
     body_line: int = 0
-    lines: Any = None              # where to find the lines: LazyLines, or None when data has them
 
     @property
     def source(self) -> Any:
-        return self.lines if self.lines is not None else self.data
+        return self.data
 
 
 def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
@@ -224,8 +259,15 @@ def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
     return None
 
 
+def _lint(text: str, rel: str, problems: Problems) -> None:
+    for found in yaml_errors.lint(text):
+        problems.warning(rel, found.line, found.field, found.message)
+
+
 def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
     text = _read_text(file, rel, problems)
+    if text is not None:
+        _lint(text, rel, problems)
     data = parse_yaml(text, rel, problems) if text is not None else None
     return Document(rel, data)
 
@@ -233,47 +275,8 @@ def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
 _HANDLER = frontmatter.YAMLHandler()
 
 
-def _fast_parse(text: str) -> Any:
-    """The front matter as plain data, without line numbers; None when the fast reader is not
-    sure (any error, or not installed): then PyYAML reads it and reports the problem."""
-    if yaml_rs is None:
-        return None
-    try:
-        return yaml_rs.loads(text)
-    except Exception:       # noqa: BLE001 - whatever it dislikes, PyYAML gets the final word
-        return None
-
-
-class LazyLines:
-    """The line-numbered reading of a record file, made only when a problem needs a line.
-
-    Records are read with the fast reader; PyYAML, which knows lines, reads a file again only
-    if something in it is reported. Stands wherever a LineDict is expected (see tree.line_of).
-    """
-
-    __slots__ = ("file", "_data")
-
-    def __init__(self, file: Path):
-        self.file = file
-        self._data: Any = None
-
-    def get(self) -> Any:
-        if self._data is None:
-            self._data = read_markdown(self.file, self.file.name, Problems()).data
-        return self._data
-
-    def __getstate__(self):        # send only the file name between processes
-        return self.file
-
-    def __setstate__(self, file):
-        self.file, self._data = file, None
-
-
-def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = False) -> Document:
-    """A Markdown record: YAML front matter between '---' lines, then the body.
-
-    With ``fast``, the fields come without line numbers (``Document.data`` is plain data) and
-    ``Document.lines`` finds them when needed."""
+def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
+    """A Markdown record: YAML front matter between '---' lines, then the body."""
     text = _read_text(file, rel, problems)
     if text is None:
         return Document(rel, None)
@@ -289,8 +292,6 @@ def read_markdown(file: Path, rel: str, problems: Problems, *, fast: bool = Fals
     # fm keeps the newline after the opening '---', so its line numbers are the file's own;
     # the body starts on the line after the closing '---'.
     body_line = fm.count("\n") + 2
-    data = _fast_parse(fm) if fast else None
-    if data is not None and isinstance(data, dict):
-        return Document(rel, data, body.strip("\n"), body_line, lines=LazyLines(file))
+    _lint(fm, rel, problems)
     data = parse_yaml(fm, rel, problems)
     return Document(rel, data, body.strip("\n"), body_line)

@@ -6,14 +6,19 @@ share against the core files and the id lists (read once, before the fork) and s
 its problems and the sessions for the double-booking check, which is cheap to transfer.
 (Sending whole validated records back costs more than the parsing it shares out, so a build,
 which needs the records, reads them in one process.)
+
+The parse cache (cache.py) is split into shards by file path; each worker gets whole shards, so
+it loads and saves only its own and an unchanged tree is checked from the cache.
 """
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from .cache import SHARDS, RecordCache, shard_of, stamp
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
 from .tree import Records, add_documents, load_core, load_tree, markdown_files
@@ -23,15 +28,87 @@ PARALLEL_FROM = 1500          # Markdown files; below this, starting processes c
 _core: Records | None = None  # set before the fork; the workers inherit it
 
 
-def _check_part(files: dict[str, list[tuple[str, Path]]]) -> tuple[int, list[Problem], list[Booking]]:
-    records = Records(_core.root, alliance=_core.alliance, venues=_core.venues, schools=_core.schools,
-                      audiences=_core.audiences, ids=_core.ids)
-    problems = Problems()
-    add_documents(records, files, problems)
-    bookings = check_documents(records, problems)
+def fingerprint(core: Records) -> str:
+    """What a document's check depends on beside its own file: vocabularies, the ids of
+    venues, schools, SLEs and audiences. A check outcome is reused only under the same one."""
+    vocab = core.vocabulary
+    parts = [vocab.roles, vocab.phases, vocab.specialisms, sorted(core.venues),
+             sorted(core.audiences), *(None if core.ids[folder] is None else sorted(core.ids[folder])
+               for folder in sorted(core.ids))]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def _photos_unchanged(root: Path, photos: list[tuple[str, bool]]) -> bool:
+    return all((root / "content" / photo).is_file() == there for photo, there in photos)
+
+
+def _outcomes(records: Records, problems: Problems, bookings: list[Booking],
+              stale: list[tuple[str, tuple]]) -> dict[str, tuple]:
+    """Split one part's results by file: rel -> (valid, problems, bookings, photos)."""
+    valid = {r.path for kind in (records.sles, records.courses, records.editions, records.pages)
+             for r in kind.values()} | {n.path for n in records.news}
+    photos = {s.path: [(s.photo, (records.root / "content" / s.photo).is_file())]
+              for s in records.sles.values() if s.photo}
+    by_path: dict[str, list] = {rel: [] for rel, _ in stale}
+    for problem in problems:
+        by_path.setdefault(problem.path, []).append(problem)
+    booked: dict[str, list] = {rel: [] for rel, _ in stale}
+    for booking in bookings:
+        booked.setdefault(booking.path, []).append(booking)
+    return {rel: (rel in valid, by_path[rel], booked[rel], photos.get(rel, []))
+            for rel, _ in stale}
+
+
+Files = dict[str, list[tuple[str, Path]]]       # folder -> (id, file)
+
+
+def _lookup(cache: RecordCache, files: Files) -> tuple[tuple, Files, list]:
+    """Outcomes of the unchanged files, summed: ((count, problems, bookings), the stale files
+    by folder, their (rel, stamp))."""
+    root = _core.root
+    count, problems, bookings = 0, [], []
+    stale_files: Files = {folder: [] for folder in files}
+    stale: list[tuple[str, tuple]] = []
+    for folder, items in files.items():
+        for record_id, file in items:
+            rel = f"{folder}/{file.name}"
+            when = stamp(file)
+            outcome = cache.get(rel, when) if when is not None else None
+            if outcome is not None and _photos_unchanged(root, outcome[3]):
+                count += outcome[0]
+                problems += outcome[1]
+                bookings += outcome[2]
+                continue
+            stale_files[folder].append((record_id, file))
+            stale.append((rel, when))
+    return (count, problems, bookings), stale_files, stale
+
+
+def _check_stale(cache: RecordCache, files: Files, stale: list[tuple[str, tuple]]
+                 ) -> tuple[int, list[Problem], list[Booking]]:
+    """Read and check the files that changed; store their outcomes in ``cache``."""
+    if not stale:
+        return 0, [], []
+    records = Records(_core.root, alliance=_core.alliance, venues=_core.venues,
+                      schools=_core.schools, audiences=_core.audiences, ids=_core.ids)
+    found = Problems()
+    add_documents(records, files, found)
+    bookings = check_documents(records, found)
+    outcomes = _outcomes(records, found, bookings, stale)
+    for rel, when in stale:
+        if when is not None:
+            cache.put(rel, when, outcomes[rel])
+    cache.save()
     count = len(records.sles) + len(records.courses) + len(records.news) + len(records.editions) \
         + len(records.pages)
-    return count, problems.items, bookings
+    return count, found.items, bookings
+
+
+_CACHE: RecordCache | None = None   # loaded before the fork; each worker saves its own shards
+
+
+def _check_part(part: tuple[Files, list]) -> tuple[int, list[Problem], list[Booking]]:
+    return _check_stale(_CACHE, *part)
 
 
 def _workers() -> int:
@@ -41,35 +118,56 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-def check_tree_fast(root: Path | str) -> tuple[int, Problems]:
+def _by_shard(files: dict[str, list[tuple[str, Path]]], part: int, parts: int
+              ) -> dict[str, list[tuple[str, Path]]]:
+    """The files whose cache shard belongs to ``part`` of ``parts``."""
+    mine = set(range(part, SHARDS, parts))
+    return {folder: [(i, f) for i, f in items if shard_of(f"{folder}/{f.name}") in mine]
+            for folder, items in files.items()}
+
+
+def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Problems]:
     """(number of valid records, every problem): the same answer as ``load()``, sooner."""
     global _core
     root = Path(root)
     problems = Problems()
     if not (root / "content").is_dir():
-        records, problems = load_tree(root)
+        records, problems = load_tree(root, cache=cache)
         return 0, problems
     files = markdown_files(root, problems)
     total = sum(len(items) for items in files.values())
     workers = _workers()
-    core = load_core(root, problems)
+    core = load_core(root, problems, cache=cache)
     core.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
     check_core(core, problems)
     count = (core.alliance is not None) + len(core.venues) + len(core.schools) + len(core.board) \
-        + len(core.audiences) + (core.impact is not None)
-    if total < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        _core = core
-        part_count, part_problems, bookings = _check_part(files)
-        problems.extend(part_problems)
-        double_bookings(bookings, problems)
-        return count + part_count, problems
-    parts = [{folder: items[i::workers] for folder, items in files.items()} for i in range(workers)]
+        + len(core.audiences)
     _core = core
-    bookings: list[Booking] = []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        for part_count, part_problems, part_bookings in pool.map(_check_part, parts):
-            count += part_count
-            problems.extend(part_problems)
-            bookings += part_bookings
+    cache = RecordCache(root, "check", salt=fingerprint(core), disk=cache)
+    (known, known_problems, bookings), stale_files, stale = _lookup(cache, files)
+    count += known
+    problems.extend(known_problems)
+    if len(stale) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
+        count += part_count
+        problems.extend(part_problems)
+        double_bookings(bookings + part_bookings, problems)
+        return count, problems
+    global _CACHE
+    workers = min(workers, SHARDS)
+    parts = []
+    for i in range(workers):
+        mine = _by_shard(stale_files, i, workers)
+        rels = {f"{folder}/{f.name}" for folder, items in mine.items() for _, f in items}
+        parts.append((mine, [(rel, when) for rel, when in stale if rel in rels]))
+    _CACHE = cache
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for part_count, part_problems, part_bookings in pool.map(_check_part, parts):
+                count += part_count
+                problems.extend(part_problems)
+                bookings += part_bookings
+    finally:
+        _CACHE = None
     double_bookings(bookings, problems)
     return count, problems

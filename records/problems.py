@@ -31,12 +31,30 @@ class Problem:
         return f"{where}: {what}{tag}{self.message}"
 
     def github(self) -> str:
-        """A GitHub Actions workflow command, so problems show on the changed line of a PR."""
+        """A GitHub Actions workflow command, so problems show on the changed line of a PR.
+
+        Escaped as GitHub's runner reads workflow commands (its toolkit's escapeData and
+        escapeProperty): in the message ``%``, CR and LF; in a property also ``:`` and ``,``,
+        which would otherwise end the property (a file named ``a,line=1::x.md`` must not
+        inject a command of its own). ``title`` is the field, or the file's name when the
+        problem is about the whole file.
+        """
         kind = "error" if self.is_error else "warning"
-        line = f",line={self.line}" if self.line else ""
+        props = [("file", self.path)]
+        if self.line:
+            props.append(("line", str(self.line)))
+        props.append(("title", self.field or self.path.rsplit("/", 1)[-1] or self.path))
+        shown = ",".join(f"{name}={_escape_property(value)}" for name, value in props)
         message = f"{self.field}: {self.message}" if self.field else self.message
-        message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return f"::{kind} file={self.path}{line}::{message}"
+        return f"::{kind} {shown}::{_escape_data(message)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 @dataclass

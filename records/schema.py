@@ -6,13 +6,14 @@ whole tree and are checked in one place, ``check.py``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Annotated, Any, Literal, Optional
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      PrivateAttr, ValidationInfo, field_validator,
+                      PrivateAttr, ValidationInfo, WithJsonSchema, field_validator,
                       model_validator)
 
 STRANDS = {
@@ -31,6 +32,9 @@ DEFAULT_VOCABULARY = {
     "specialisms": ["early-reading", "english", "maths", "science", "send", "eyfs", "behaviour",
                     "assessment", "leadership", "itt-mentoring"],
 }
+DEFAULT_CONSENT = ("I would like {name}'s newsletter by email: courses, programmes and opportunities "
+                   "for my role and phase. I can change what I get or leave at any time with the "
+                   "link in every email.")
 ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -38,26 +42,29 @@ _EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 # --- field types: each a small validator with a message an editor can act on -------------
 
+# Control characters (NUL, ESC, ...) break email headers, calendar files and pages, are invisible,
+# and are never typed on purpose: YAML makes them from escapes such as "\0" or "\e". Refused in
+# every text field, one line or many (tab and line breaks are text).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
         raise ValueError("should be text")
     text = str(value).strip()
+    bad = _CONTROL_RE.search(text)
+    if bad:
+        raise ValueError(f"holds an invisible control character (U+{ord(bad.group()):04X}) after "
+                         f"{text[:bad.start()][-20:]!r}; delete it (retype the line if you cannot see it)")
     if not text:
         raise ValueError("is empty; write some text")
     return text
-
-
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _line(value: Any) -> str:
     text = _text(value)
     if "\n" in text or "\r" in text:
         raise ValueError("should be one line")
-    bad = _CONTROL_RE.search(text)
-    if bad:     # a NUL or other control character breaks email headers and pages, and is invisible
-        raise ValueError(f"holds an invisible control character (U+{ord(bad.group()):04X}) after "
-                         f"{text[:bad.start()][-20:]!r}; delete it (retype the line if you cannot see it)")
     return text
 
 
@@ -73,6 +80,26 @@ def _words(value: Any) -> list[str]:
     if not isinstance(value, list):
         raise ValueError("should be a list, e.g. [primary, secondary]")
     return [_word(v) for v in value]
+
+
+def _ref(value: Any) -> str:
+    # Any one-line text: whether it names a record or a vocabulary word is checked in check.py,
+    # which knows the ids and names and can say "write the id" for a name.
+    if type(value) is str:                    # the usual case, cheaply: thousands per check
+        text = value.strip()
+        if text and "\n" not in text and "\r" not in text:
+            return text
+    if isinstance(value, (list, dict)):
+        raise ValueError("should be one id, not a list")
+    return _line(value)
+
+
+def _refs(value: Any) -> list[str]:
+    if isinstance(value, str):       # `phase: primary` means [primary]
+        value = [value]
+    if not isinstance(value, list):
+        raise ValueError("should be a list, e.g. [primary, secondary]")
+    return [_ref(v) for v in value]
 
 
 def _non_empty(value: list) -> list:
@@ -141,6 +168,15 @@ def _timezone(value: Any) -> str:
 
 
 def _money(value: Any) -> float:
+    if isinstance(value, str):
+        text = value.strip()
+        number = text.lstrip("£").replace(",", "")
+        if re.fullmatch(r"\d+(\.\d+)?", number):
+            if text.startswith("£"):
+                raise ValueError(f"{value!r}: write the number without the £ sign: cost: {number}")
+            raise ValueError(f"\"{value}\" is in quotes, so it is text; remove the quotes: cost: {number}")
+        if text.lower() == "free":
+            raise ValueError("'free' should be the number 0: cost: 0")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{value!r} should be a number of pounds, e.g. 0 for free or 45")
     if value < 0:
@@ -178,6 +214,18 @@ def _positive(value: Any) -> int:
     return value
 
 
+def _places(value: Any) -> int:
+    if value == 0 and not isinstance(value, bool):
+        raise ValueError("0 is not a number of places; if the course is full, write "
+                         "`status: full` instead (and keep places for how many it takes)")
+    return _positive(value)
+
+
+def Choice(*allowed: str) -> Any:  # noqa: N802 - a type, named like one
+    """One of a fixed list of words (editors' schemas offer them for completion)."""
+    return Annotated[str, BeforeValidator(_choice(*allowed)), WithJsonSchema({"enum": list(allowed)})]
+
+
 def _choice(*allowed: str):
     def check(value: Any) -> str:
         if value not in allowed:
@@ -187,19 +235,35 @@ def _choice(*allowed: str):
     return check
 
 
-Text = Annotated[str, BeforeValidator(_text)]
-Line = Annotated[str, BeforeValidator(_line)]
-Word = Annotated[str, BeforeValidator(_word)]
-Words = Annotated[list[str], BeforeValidator(_words)]
-SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty)]
-Date = Annotated[dt.date, BeforeValidator(_date)]
-Time = Annotated[dt.time, BeforeValidator(_time)]
-YearMonth = Annotated[str, BeforeValidator(_year_month)]
-Url = Annotated[str, BeforeValidator(_url)]
-Email = Annotated[str, BeforeValidator(_email)]
-Colour = Annotated[str, BeforeValidator(_colour)]
-Count = Annotated[int, BeforeValidator(_count)]
-Flag = Annotated[bool, BeforeValidator(_flag)]
+# Each type also says what editors' JSON Schemas (records/editor_schemas.py) accept: what an
+# editor would write in YAML, not how Python holds it.
+_ID = ID_RE.pattern
+_TEXT = {"type": ["string", "number"]}
+_REF = {"type": "string", "pattern": _ID}
+_REFS = {"anyOf": [{"type": "array", "items": _REF}, _REF]}
+Text = Annotated[str, BeforeValidator(_text), WithJsonSchema(_TEXT)]
+Line = Annotated[str, BeforeValidator(_line), WithJsonSchema(_TEXT)]
+Word = Annotated[str, BeforeValidator(_word), WithJsonSchema(_REF)]
+Words = Annotated[list[str], BeforeValidator(_words), WithJsonSchema(_REFS)]
+SomeWords = Annotated[list[str], BeforeValidator(_words), AfterValidator(_non_empty),
+                      WithJsonSchema({"type": "array", "items": _REF, "minItems": 1})]
+Ref = Annotated[str, BeforeValidator(_ref), WithJsonSchema(_REF)]  # an id of a record or a word
+Refs = Annotated[list[str], BeforeValidator(_refs), WithJsonSchema(_REFS)]
+SomeRefs = Annotated[list[str], BeforeValidator(_refs), AfterValidator(_non_empty),
+                     WithJsonSchema({"anyOf": [{"type": "array", "items": _REF, "minItems": 1}, _REF]})]
+Date = Annotated[dt.date, BeforeValidator(_date),
+                 WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})]
+Time = Annotated[dt.time, BeforeValidator(_time),
+                 WithJsonSchema({"type": "string", "pattern": _TIME_RE.pattern})]
+YearMonth = Annotated[str, BeforeValidator(_year_month), WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 1900, "maximum": 2999},
+               {"type": "string", "pattern": r"^\d{4}(-(0[1-9]|1[0-2]))?$"}]})]
+Url = Annotated[str, BeforeValidator(_url), WithJsonSchema({"type": "string", "pattern": "^https?://[^\\s]+$"})]
+Email = Annotated[str, BeforeValidator(_email), WithJsonSchema({"type": "string", "pattern": _EMAIL_RE.pattern})]
+Colour = Annotated[str, BeforeValidator(_colour),
+                   WithJsonSchema({"type": "string", "pattern": _COLOUR_RE.pattern})]
+Count = Annotated[int, BeforeValidator(_count), WithJsonSchema({"type": "integer", "minimum": 0})]
+Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"})]
 
 
 class Fields(BaseModel):
@@ -252,10 +316,12 @@ class Alliance(Record):
     name: Line
     short_name: Optional[Line] = None
     aim: Line
-    lead_school: Word
+    lead_school: Ref
     site_url: Url
     signup_url: Optional[Url] = None
-    timezone: Annotated[str, BeforeValidator(_timezone)] = "Europe/London"
+    subscriptions_url: Optional[Url] = None     # the subscription service (python -m mailer serve)
+    consent_wording: Optional[Line] = None      # what a reader agrees to on the join form
+    timezone: Annotated[str, BeforeValidator(_timezone), WithJsonSchema({"type": "string"})] = "Europe/London"
     contact: Contact
     vocabulary: Vocabulary = Field(default_factory=Vocabulary)
     logo: Optional[Line] = None                  # an SVG or PNG under content/
@@ -267,6 +333,20 @@ class Alliance(Record):
     def display_name(self) -> str:
         return self.short_name or self.name
 
+    @property
+    def consent(self) -> tuple[str, str]:
+        """The join form's consent wording and its version: the first 8 hex digits of the
+        wording's SHA-256, so any change of wording is a new version without an editor
+        having to remember to number it."""
+        wording = self.consent_wording or DEFAULT_CONSENT.format(name=self.display_name)
+        return wording, hashlib.sha256(wording.encode("utf-8")).hexdigest()[:8]
+
+    @property
+    def service_url(self) -> str:
+        """The subscription service's base URL, ending in "/" (default: the site's)."""
+        base = self.subscriptions_url or self.site_url
+        return base if base.endswith("/") else base + "/"
+
 
 class Venue(Record):
     name: Line
@@ -276,10 +356,11 @@ class Venue(Record):
 
 class School(Record):
     name: Line
-    phase: SomeWords
-    role: Annotated[str, BeforeValidator(_choice("teaching-school", "strategic-partner", "member"))]
+    phase: SomeRefs
+    role: Choice("teaching-school", "strategic-partner", "member")
     town: Line
-    urn: Optional[str] = None
+    urn: Optional[Annotated[str, WithJsonSchema(
+        {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\d{6}$"}]})]] = None
     website: Optional[Url] = None
     joined: Optional[YearMonth] = None
 
@@ -295,7 +376,7 @@ class School(Record):
 class BoardMember(Record):
     name: Line
     position: Line
-    school: Optional[Word] = None
+    school: Optional[Ref] = None
     organisation: Optional[Line] = None
 
     @model_validator(mode="after")
@@ -307,11 +388,11 @@ class BoardMember(Record):
 
 class SLE(Record):
     name: Line
-    school: Word
-    specialisms: SomeWords
-    phase: SomeWords
+    school: Ref
+    specialisms: SomeRefs
+    phase: SomeRefs
     designated: Optional[YearMonth] = None
-    availability: Annotated[str, BeforeValidator(_choice("available", "limited", "unavailable"))] = "available"
+    availability: Choice("available", "limited", "unavailable") = "available"
     photo: Optional[Line] = None
     body: Text
 
@@ -320,7 +401,7 @@ class Session(Fields):
     date: Date
     start: Optional[Time] = None
     end: Optional[Time] = None
-    venue: Word
+    venue: Ref
     title: Optional[Line] = None
 
     @model_validator(mode="after")
@@ -342,19 +423,22 @@ class Session(Fields):
 
 class Course(Record):
     title: Line
-    strand: Annotated[str, BeforeValidator(_choice(*STRANDS))]
+    strand: Choice(*STRANDS)
     summary: Line
-    audience: SomeWords
-    phase: Words = Field(default_factory=list)      # empty means every phase
+    audience: SomeRefs
+    phase: Refs = Field(default_factory=list)      # empty means every phase
     sessions: list[Session]
-    facilitators: Words = Field(default_factory=list)
-    cost: Annotated[float, BeforeValidator(_money)]
-    places: Optional[Annotated[int, BeforeValidator(_positive)]] = None
+    facilitators: Refs = Field(default_factory=list)
+    cost: Annotated[float, BeforeValidator(_money), WithJsonSchema({"type": "number", "minimum": 0})]
+    places: Optional[Annotated[int, BeforeValidator(_places),
+                               WithJsonSchema({"type": "integer", "minimum": 1})]] = None
     places_left: Optional[Count] = None            # places still free; 0 means full
     late_joining: Optional[Flag] = None            # once under way: may people still join?
     # status before booking: booking's validator needs to know it
-    status: Annotated[str, BeforeValidator(_choice("open", "full", "cancelled"))] = "open"
-    booking: Optional[Annotated[str, BeforeValidator(_booking)]] = Field(default=None, validate_default=True)
+    status: Choice("open", "full", "cancelled") = "open"
+    booking: Optional[Annotated[str, BeforeValidator(_booking), WithJsonSchema(
+        {"type": "string", "pattern": "^(https://[^\\s]+|mailto:[^@\\s]+@[^@\\s]+)$"})]] = Field(
+        default=None, validate_default=True)
     body: Text
 
     @field_validator("summary")
@@ -417,15 +501,15 @@ class NewsItem(Record):
 
 class Audience(Record):
     label: Line
-    roles: Words = Field(default_factory=list)
+    roles: Refs = Field(default_factory=list)
     default: bool = False
 
 
 class Edition(Record):
     subject: Line
     date: Date
-    audiences: Optional[Words] = None                # None: every audience
-    course_weeks: Annotated[int, BeforeValidator(_positive)] = 8
+    audiences: Optional[Refs] = None                # None: every audience
+    course_weeks: Annotated[int, BeforeValidator(_positive), WithJsonSchema({"type": "integer", "minimum": 1})] = 8
     body: Text
 
     @field_validator("subject")
@@ -436,16 +520,16 @@ class Edition(Record):
         return value
 
 
-# Record kinds of the website's own (free pages, impact figures) live in site_records.py;
+# Record kinds of the website's own (free pages) live in site_records.py;
 # imported here, at the end, because they build on the field types above.
-from .site_records import NAV_SECTIONS, Figure, FreePage, Impact  # noqa: E402,F401
+from .site_records import NAV_SECTIONS, FreePage  # noqa: E402,F401
 
 
 # Which model each kind of record uses; a Literal of known kinds keeps callers honest.
 Kind = Literal["alliance", "venue", "school", "board", "sle", "course", "news", "audience", "edition",
-               "page", "impact"]
+               "page"]
 MODELS: dict[str, type[Record]] = {
     "alliance": Alliance, "venue": Venue, "school": School, "board": BoardMember, "sle": SLE,
     "course": Course, "news": NewsItem, "audience": Audience, "edition": Edition,
-    "page": FreePage, "impact": Impact,
+    "page": FreePage,
 }

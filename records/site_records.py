@@ -1,12 +1,13 @@
-"""Record kinds that only the website shows: editors' free pages (content/pages/<id>.md) and
-the impact figures of content/impact.yml. Field types and messages as in schema.py."""
+"""Record kinds that only the website shows: editors' free pages (content/pages/<id>.md).
+(The impact figures of content/impact.yml are records/impact.py's one model.) Field types and
+messages as in schema.py."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, field_validator
 
-from .schema import Fields, Line, Record, Text, _choice
+from .schema import Line, Record, Text, _choice
 
 NAV_SECTIONS = {
     "courses": "Courses", "support": "Support for schools", "train": "Train to teach",
@@ -29,15 +30,3 @@ class FreePage(Record):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{value!r} should be a whole number, e.g. 10")
         return value
-
-
-class Figure(Fields):
-    value: Line                                   # "1,240" or "94%": written as it should show
-    label: Line                                   # "teachers trained since 2014"
-
-
-class Impact(Record):
-    """content/impact.yml: what the alliance says of its impact. ``figures`` are editor-written
-    and shown on the home page."""
-
-    figures: list[Figure] = Field(default_factory=list)

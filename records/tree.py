@@ -13,10 +13,14 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .files import Document, LazyLines, LineDict, LineList, read_markdown, read_yaml
+from .files import Document, LineDict, LineList, read_markdown, read_yaml
+from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
+from .partial import partial_record
+from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
+from .cache import RecordCache, stamp
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, FreePage,
-                     Impact, NewsItem, Record, School, Venue, Vocabulary)
+                     NewsItem, Record, School, Venue, Vocabulary)
 
 
 @dataclass
@@ -32,10 +36,16 @@ class Records:
     audiences: dict[str, Audience] = field(default_factory=dict)  # in file order: order matters
     editions: dict[str, Edition] = field(default_factory=dict)   # oldest first
     pages: dict[str, FreePage] = field(default_factory=dict)     # editors' free pages, by id
-    impact: Impact | None = None                                 # content/impact.yml, if any
+    impact: ImpactChoice | None = None                            # content/impact.yml (impact.py)
+    impact_published: PublishedImpact | None = None               # content/impact-published.yml
     # folder -> ids of every well-named record file in it, valid or not: references are checked
     # against these, so one broken SLE file does not also make every course naming it "unknown"
-    ids: dict[str, set[str]] = field(default_factory=dict)
+    # (a shared file that cannot be read at all maps to None: references to it go unchecked,
+    # its own problem being reported once)
+    ids: dict[str, set[str] | None] = field(default_factory=dict)
+    # records with field errors, holding only their valid fields: cross-checked all the same,
+    # so one run reports every problem of a file; never published
+    incomplete: list[Record] = field(default_factory=list)
 
     # --- questions both halves ask ------------------------------------------------------
     def upcoming(self, today: dt.date) -> list[Course]:
@@ -66,8 +76,6 @@ class Records:
 
 def line_of(data: Any, loc: Iterable, default: int = 0) -> int:
     """The line of the deepest key of ``loc`` found in the parsed YAML (LineDict/LineList)."""
-    if isinstance(data, LazyLines):
-        data = data.get()
     line = getattr(data, "line", default) or default
     for key in loc:
         if isinstance(data, LineDict) and key in data:
@@ -108,8 +116,10 @@ def _message(error: dict) -> str:
 
 
 def _validate(model: type[Record], data: Any, *, path: str, line: int, loc_prefix: tuple,
-              source: Any, problems: Problems, extra: dict | None = None) -> Record | None:
-    """Validate one record; every field error becomes a Problem with its line."""
+              source: Any, problems: Problems, extra: dict | None = None,
+              incomplete: list | None = None) -> Record | None:
+    """Validate one record; every field error becomes a Problem with its line. A record with
+    field errors is also checked for unknown fields and, through ``incomplete``, references."""
     if not isinstance(data, dict):
         problems.error(path, line, field_name(loc_prefix),
                        "should be a group of fields (name: value), one per line")
@@ -117,9 +127,14 @@ def _validate(model: type[Record], data: Any, *, path: str, line: int, loc_prefi
     try:
         record = model.model_validate({**data, **(extra or {})})
     except ValidationError as err:
+        failed = set()
         for error in err.errors(include_url=False):
             loc = loc_prefix + tuple(error["loc"])
+            failed.add(error["loc"][0] if error["loc"] else None)
             problems.error(path, line_of(source, loc, line), field_name(loc), _message(error))
+        _warn_unknown(model, data, path, loc_prefix, source, problems)
+        if incomplete is not None:
+            incomplete.append(partial_record(model, {**data, **(extra or {})}, failed))
         return None
     _warn_unknown(model, data, path, loc_prefix, source, problems)
     return record
@@ -158,7 +173,7 @@ def _warn_unknown(model: type[BaseModel], data: Any, path: str, loc: tuple, sour
 _NESTED: dict[type, dict[str, type[BaseModel]]] = {}
 
 
-def _keep(record: Record | None, record_id: str, path: str, source: Any) -> Record | None:
+def _keep(record: Record | None, record_id: str, path: str, source: Any) -> Any:
     if record is not None:
         record._id, record._path, record._source = record_id, path, source
     return record
@@ -171,92 +186,115 @@ def source_line(record: Record, *loc) -> int:
 # --- one reader per kind of file ------------------------------------------------------------
 
 def _rel(root: Path, file: Path) -> str:
-    return file.relative_to(root).as_posix()
+    base, path = root.as_posix().rstrip("/") + "/", file.as_posix()
+    return path[len(base):] if path.startswith(base) else file.relative_to(root).as_posix()
 
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".avif"}
+def _check_one(model: type[Record], data: Any, record_id: str, path: str, line: int, loc: tuple,
+               source: Any, problems: Problems, incomplete: list, extra: dict | None = None
+               ) -> Record | None:
+    """Validate a record and keep its id and source; one with field errors goes, with its valid
+    fields only, to ``incomplete`` so that its references are checked too. ``source`` holds
+    the lines of ``loc``; an entry of a shared file keeps its own part of it."""
+    found: list = []
+    record = _validate(model, data, path=path, line=line, loc_prefix=loc, source=source,
+                       problems=problems, extra=extra, incomplete=found)
+    own = data if loc else source
+    for partial in found:
+        incomplete.append(_keep(partial, record_id, path, own))
+    return _keep(record, record_id, path, own)
 
 
-def _record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, Path]]:
-    """(id, file) for each record file; misnamed or stray files are reported."""
-    directory = root / folder
-    if not directory.is_dir():
-        return []
-    found = []
-    with os.scandir(directory) as entries:      # scandir: no stat() per file, unlike Path.is_dir
-        listing = sorted((entry.name, entry.is_dir()) for entry in entries)
-    for name, is_dir in listing:
-        if name.startswith(".") or is_dir:
-            continue
-        file = directory / name
-        if file.suffix.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record
-            continue
-        if file.suffix != suffix:
-            problems.warning(_rel(root, file), 0, "", f"ignored: records here are {suffix} files")
-            continue
-        if not ID_RE.match(file.stem):
-            suggestion = "-".join("".join(c if c.isalnum() else " " for c in file.stem.lower()).split())
-            problems.error(_rel(root, file), 0, "", f"file name {file.stem!r} is not a valid id: "
-                           f"use lower-case letters, digits and hyphens, e.g. {suggestion}{suffix}")
-            continue
-        found.append((file.stem, file))
-    return found
+def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path,
+                     body_required: bool) -> tuple[Record | None, list, list]:
+    """Read and validate one Markdown record: (the record or None, its own problems, its
+    incomplete records: the fields that were valid, for cross-checks)."""
+    problems, incomplete = Problems(), []
+    doc: Document = read_markdown(file, _rel(root, file), problems)
+    if doc.data is None:
+        return None, problems.items, incomplete
+    no_body = body_required and not (doc.body or "").strip()
+    if no_body:       # reported here, where the body is; the fields are checked all the same
+        problems.error(doc.path, doc.body_line, "body",
+                       "the text after the '---' line is empty; write a description")
+    record = _check_one(model, doc.data, record_id, doc.path, 1, (), doc.source, problems,
+                        incomplete, extra={"body": "-" if no_body else doc.body})
+    if record is not None and no_body:
+        incomplete.append(record)
+        record = None
+    return record, problems.items, incomplete
 
 
-def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]]
-                         ) -> tuple[dict[str, Record], list]:
-    """Read and validate some Markdown records."""
-    problems = Problems()
-    out = {}
+def _cached(cache: RecordCache | None, root: Path, file: Path, read) -> tuple[Any, list, list]:
+    """``read()``'s outcome for ``file``, from the cache while the file is unchanged."""
+    if cache is None:
+        return read()
+    rel, when = _rel(root, file), stamp(file)
+    outcome = cache.get(rel, when) if when is not None else None
+    if outcome is None:
+        outcome = read()
+        if when is not None:
+            cache.put(rel, when, outcome)
+    return outcome
+
+
+def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
+                         cache: RecordCache | None = None) -> tuple[dict[str, Record], list, list]:
+    """Read and validate some Markdown records: (valid records, problems, incomplete records)."""
+    problems: list = []
+    out, incomplete = {}, []
     body_field = model.model_fields.get("body")
     body_required = body_field is not None and body_field.is_required()
     for record_id, file in items:
-        doc: Document = read_markdown(file, _rel(root, file), problems, fast=True)
-        if doc.data is None:
-            continue
-        if body_required and not (doc.body or "").strip():
-            problems.error(doc.path, doc.body_line, "body",
-                           "the text after the '---' line is empty; write a description")
-            continue
-        record = _validate(model, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.source,
-                           problems=problems, extra={"body": doc.body})
+        record, found, partial = _cached(cache, root, file, lambda: _markdown_record(
+            root, model, record_id, file, body_required))
+        problems += found
+        incomplete += partial
         if record is not None:
-            out[record_id] = _keep(record, record_id, doc.path, doc.source)
-    return out, problems.items
+            out[record_id] = record
+    return out, problems, incomplete
 
 
 def _yaml_mapping(root: Path, rel: str, problems: Problems, *, required: bool) -> Document | None:
+    """A shared YAML file's fields; None (with one problem) if missing, empty or unreadable."""
     file = root / rel
+    if file.is_symlink():
+        problems.error(rel, 0, "", LINK_MESSAGE)
+        return None
     if not file.exists():
         if required:
             problems.error(rel, 0, "", "this file is missing; every alliance needs one")
         return None
+    before = len(problems.errors)
     doc = read_yaml(file, rel, problems)
+    if doc.data is None and len(problems.errors) == before:
+        problems.error(rel, 1, "", empty_message(rel))
     return doc if doc.data is not None else None
 
 
-def _keyed(root: Path, rel: str, model: type[Record], problems: Problems) -> dict[str, Record]:
-    """A file of records keyed by id (venues.yml, audiences.yml), in file order."""
+def _keyed(root: Path, rel: str, model: type[Record], problems: Problems, incomplete: list
+           ) -> tuple[dict[str, Record], set[str] | None]:
+    """A file of records keyed by id (venues.yml, audiences.yml), in file order, and the ids
+    it holds, valid or not (None when the file cannot be read: nothing can be said)."""
     doc = _yaml_mapping(root, rel, problems, required=False)
     if doc is None:
-        return {}
+        return {}, (None if (root / rel).exists() else set())
     if not isinstance(doc.data, dict):
         problems.error(rel, 1, "", "should list records by id, e.g. `centre:` then its fields indented")
-        return {}
+        return {}, None
     out = {}
     for key, data in doc.data.items():
         line = doc.data.lines.get(key, 1)
         if not ID_RE.match(str(key)):
             problems.error(rel, line, str(key), "is not a valid id: use lower-case letters, digits and hyphens")
             continue
-        record = _validate(model, data, path=rel, line=line, loc_prefix=(key,), source=doc.data,
-                           problems=problems)
+        record = _check_one(model, data, key, rel, line, (key,), doc.data, problems, incomplete)
         if record is not None:
-            out[key] = _keep(record, key, rel, data)
-    return out
+            out[key] = record
+    return out, {str(key) for key in doc.data}
 
 
-def _board(root: Path, problems: Problems) -> list[BoardMember]:
+def _board(root: Path, problems: Problems, incomplete: list) -> list[BoardMember]:
     rel = "content/board.yml"
     doc = _yaml_mapping(root, rel, problems, required=False)
     if doc is None:
@@ -266,42 +304,55 @@ def _board(root: Path, problems: Problems) -> list[BoardMember]:
         return []
     members = []
     for i, data in enumerate(doc.data):
-        record = _validate(BoardMember, data, path=rel, line=doc.data.lines[i], loc_prefix=(i,),
-                           source=doc.data, problems=problems)
+        record = _check_one(BoardMember, data, str(i + 1), rel, doc.data.lines[i], (i,), doc.data,
+                            problems, incomplete)
         if record is not None:
-            members.append(_keep(record, str(i + 1), rel, data))
+            members.append(record)
     return members
 
 
-def _schools(root: Path, problems: Problems) -> dict[str, School]:
+def _school(root: Path, school_id: str, file: Path) -> tuple[School | None, list, list]:
+    problems, incomplete = Problems(), []
+    doc = read_yaml(file, _rel(root, file), problems)
+    if doc.data is None:
+        if not problems.errors:
+            problems.error(doc.path, 1, "", empty_message(doc.path))
+        return None, problems.items, incomplete
+    record = _check_one(School, doc.data, school_id, doc.path, 1, (), doc.data, problems,
+                        incomplete)
+    return record, problems.items, incomplete
+
+
+def _schools(root: Path, problems: Problems, incomplete: list,
+             cache: RecordCache | None = None) -> tuple[dict[str, School], set[str]]:
+    """The valid schools, and the id of every school file (valid or not)."""
     out = {}
-    for school_id, file in _record_files(root, "content/schools", ".yml", problems):
-        doc = read_yaml(file, _rel(root, file), problems)
-        if doc.data is None:
-            continue
-        record = _validate(School, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
-                           problems=problems)
+    files = record_files(root, "content/schools", ".yml", problems)
+    for school_id, file in files:
+        record, found, partial = _cached(cache, root, file, lambda: _school(root, school_id, file))
+        problems.extend(found)
+        incomplete.extend(partial)
         if record is not None:
-            out[school_id] = _keep(record, school_id, doc.path, doc.data)
-    return out
+            out[school_id] = record
+    return out, {school_id for school_id, _ in files}
 
 
-def _alliance(root: Path, problems: Problems) -> Alliance | None:
+def _single(root: Path, rel: str, model: type[Record], problems: Problems,
+            incomplete: list | None = None) -> Record | None:
+    """An optional file holding one record (content/impact.yml and its generated partner)."""
+    incomplete = [] if incomplete is None else incomplete
+    doc = _yaml_mapping(root, rel, problems, required=False)
+    if doc is None:
+        return None
+    return _check_one(model, doc.data, Path(rel).stem, doc.path, 1, (), doc.data, problems,
+                      incomplete)
+
+
+def _alliance(root: Path, problems: Problems, incomplete: list) -> Alliance | None:
     doc = _yaml_mapping(root, "content/alliance.yml", problems, required=True)
     if doc is None:
         return None
-    record = _validate(Alliance, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
-                       problems=problems)
-    return _keep(record, "alliance", doc.path, doc.data)
-
-
-def _impact(root: Path, problems: Problems) -> Impact | None:
-    doc = _yaml_mapping(root, "content/impact.yml", problems, required=False)
-    if doc is None:
-        return None
-    record = _validate(Impact, doc.data, path=doc.path, line=1, loc_prefix=(), source=doc.data,
-                       problems=problems)
-    return _keep(record, "impact", doc.path, doc.data)
+    return _check_one(Alliance, doc.data, "alliance", doc.path, 1, (), doc.data, problems, incomplete)
 
 
 MARKDOWN_KINDS: dict[str, type[Record]] = {
@@ -311,30 +362,43 @@ MARKDOWN_KINDS: dict[str, type[Record]] = {
 
 def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, Path]]]:
     """folder -> (id, file) of every Markdown record, listed without reading them."""
-    return {folder: _record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
+    return {folder: record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
 
 
-def load_core(root: Path, problems: Problems) -> Records:
-    """The small files every check needs first: alliance, venues, schools, board, audiences."""
-    schools = _schools(root, problems)
-    return Records(
-        root=root,
-        alliance=_alliance(root, problems),
-        venues=_keyed(root, "content/venues.yml", Venue, problems),
-        schools=schools,
-        board=_board(root, problems),
-        audiences=_keyed(root, "content/audiences.yml", Audience, problems),
-        impact=_impact(root, problems),
-        ids={"content/schools": set(schools)},
-    )
+def load_core(root: Path, problems: Problems, *, cache: bool = True,
+              memory: RecordCache | None = None) -> Records:
+    """The small files every check needs first: alliance, venues, schools, board, audiences.
+    School files go through the parse cache (``cache``, or ``memory`` if given); the shared
+    files are read."""
+    renamed = misplaced(root, problems)
+    incomplete: list[Record] = []
+    school_cache = memory or (RecordCache(root, "schools", shards=1) if cache else None)
+    schools, school_ids = _schools(root, problems, incomplete, school_cache)
+    if school_cache is not None:
+        school_cache.save()
+    venues, venue_ids = _keyed(root, "content/venues.yml", Venue, problems, incomplete)
+    audiences, audience_ids = _keyed(root, "content/audiences.yml", Audience, problems, incomplete)
+    ids = {"content/schools": school_ids, "content/venues.yml": venue_ids,
+           "content/audiences.yml": audience_ids}
+    for rel in renamed:                 # e.g. only venues.yaml: its error is reported, once
+        ids[rel] = None
+    return Records(root=root, alliance=_alliance(root, problems, incomplete), venues=venues,
+                   schools=schools, board=_board(root, problems, incomplete), audiences=audiences,
+                   ids=ids, incomplete=incomplete,
+                   impact=_single(root, IMPACT_FILE, ImpactChoice, problems, incomplete),
+                   impact_published=_single(root, PUBLISHED_FILE, PublishedImpact, problems,
+                                            incomplete))
 
 
-def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems) -> None:
-    """Read and validate the given Markdown records into ``records``."""
+def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems,
+                  cache: RecordCache | None = None) -> None:
+    """Read and validate the given Markdown records into ``records`` (through ``cache``)."""
     found = {}
     for folder, model in MARKDOWN_KINDS.items():
-        found[folder], folder_problems = _read_markdown_files(records.root, model, files.get(folder, []))
+        found[folder], folder_problems, incomplete = _read_markdown_files(
+            records.root, model, files.get(folder, []), cache)
         problems.extend(folder_problems)
+        records.incomplete.extend(incomplete)
     records.sles.update(found["content/sles"])
     records.courses.update(found["courses"])
     records.pages.update(found["content/pages"])
@@ -344,15 +408,18 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
     records.editions = dict(sorted(editions.items(), key=lambda kv: (kv[1].date, kv[0])))
 
 
-def load_tree(root: Path | str) -> tuple[Records, Problems]:
-    """Read and validate every record under root; never stops at the first problem."""
+def load_tree(root: Path | str, *, cache: bool = True, memory: RecordCache | None = None
+              ) -> tuple[Records, Problems]:
+    """Read and validate every record under root; never stops at the first problem.
+    ``cache``: reuse unchanged school files' outcomes from ``root/.cache`` (see cache.py);
+    ``memory``: a cache of every record file's outcome kept by the caller (the preview)."""
     root = Path(root)
     problems = Problems()
     if not (root / "content").is_dir():
         problems.error("content", 0, "", f"no content/ folder in {root}; is this an alliance's folder?")
         return Records(root), problems
     files = markdown_files(root, problems)
-    records = load_core(root, problems)
+    records = load_core(root, problems, cache=cache, memory=memory)
     records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
-    add_documents(records, files, problems)
+    add_documents(records, files, problems, memory)
     return records, problems

@@ -13,6 +13,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -172,6 +173,22 @@ class SmtpRecorder:
     data_replies: list[str] = field(default_factory=list)     # replies after DATA, used up in order
     data_delay: float = 0.0                                   # seconds to wait before replying to DATA
     ehlo_count: int = 0
+    # faults: the connection is dropped (no reply) at the next N RCPTs; after the next N
+    # messages are taken (their answer lost); or a session is closed with 421 after
+    # ``per_connection`` messages (a server's per-connection limit)
+    drop_at_rcpt: int = 0
+    drop_after_data: int = 0
+    per_connection: int = 0
+    delivered_at: list[float] = field(default_factory=list)   # time.monotonic() of each message taken
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        taken = getattr(session, "taken", 0)
+        if self.per_connection and taken >= self.per_connection:
+            server.transport.close()
+            return "421 4.7.0 Too many messages on one connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.ehlo_count += 1
@@ -179,6 +196,10 @@ class SmtpRecorder:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.drop_at_rcpt:
+            self.drop_at_rcpt -= 1
+            server.transport.abort()
+            return "250 never seen"
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
@@ -190,6 +211,12 @@ class SmtpRecorder:
             self.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content
                                             or envelope.content, session.ssl is not None,
                                             bool(getattr(session, "authenticated", False))))
+            self.delivered_at.append(time.monotonic())
+            session.taken = getattr(session, "taken", 0) + 1
+            if self.drop_after_data:
+                self.drop_after_data -= 1
+                server.transport.abort()          # taken, but the answer never leaves
+                return reply
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
         return reply

@@ -18,13 +18,21 @@ Use::
         server.stall_next(5.0)                          # hold the request unprocessed, then drop it
         server.let_through(2)                           # the next 2 requests are not faulted
         server.seed("bounces", ["a@example.org", {"address": "b@example.org", "code": "550"}])
+        server.events.delay = 2.0                       # events show 2 s after the request
+        server.fail_next(500, on="events")              # a fault for the events/activity API
         ...
         server.messages                                 # every reader's final message
         server.messages_to("a@example.org")
         server.invalid                                  # requests the spec (or rules) refused
 
-SendGrid's specification here covers only Mail Send; its suppression endpoints are checked
-by hand against SendGrid's documentation (``limit`` 1-500, ``offset``, bearer auth).
+SendGrid's specification here covers only Mail Send; its suppression and Email Activity
+endpoints are checked by hand against SendGrid's documentation (``limit`` 1-500, ``offset``,
+bearer auth; ``/v3/messages``: ``limit`` 1-1000, ``query``).
+
+Event logs (Mailgun's ``accepted`` events with paging, SendGrid's Email Activity) are kept by
+:class:`tests.provider_events.EventLog` (``server.events``): what reconciliation reads after
+a lost answer. Mailgun's paging links (``/v3/{domain}/events/{token}``) are not in its
+specification; :data:`MAILGUN_EVENTS_PAGE_PATH` adds them before validating.
 Mailgun's generated specification marks ``page``, ``address`` and ``term`` of the
 suppression list operations as required, although Mailgun's documentation calls them
 optional and Mailgun's own ``paging`` links leave them out; see :data:`MAILGUN_ERRATA`.
@@ -47,6 +55,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tests.provider_events import EventLog, sendgrid_query_errors
+
 DEFAULT_KEY = "key-test-0123456789abcdef"
 REAL_HOSTS = {"mailgun": "https://api.mailgun.net", "sendgrid": "https://api.sendgrid.com"}
 SPEC_FILES = {"mailgun": "mailgun-openapi.yaml", "sendgrid": "sendgrid-mail-v3.json"}
@@ -63,6 +73,10 @@ MAILGUN_ERRATA = [
 SENDGRID_RESERVED_HEADERS = {"x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
                              "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc"}
 _RECIPIENT_VAR_RE = re.compile(r"%recipient\.([A-Za-z0-9_.\-]+)%")
+# Mailgun's events paging links, e.g. https://api.mailgun.net/v3/samples.mailgun.org/events/W3siY...
+# (the specification's own examples), have no operation of their own in the specification:
+# this one is added, with the token as a path parameter, so that they are validated too.
+MAILGUN_EVENTS_PAGE_PATH = "/v3/{domain_name}/events/{page_token}"
 
 
 def specs_dir() -> Path:
@@ -98,6 +112,12 @@ def load_spec(provider: str, directory: Path | None = None):
             with path.open(encoding="utf-8") as handle:
                 data = yaml.load(handle, Loader=loader)
         if provider == "mailgun":
+            data["paths"][MAILGUN_EVENTS_PAGE_PATH] = {"get": {
+                "summary": "A page of events (a paging link)", "operationId": "get-events-page",
+                "security": [{"basicAuth": []}],
+                "parameters": [{"name": "domain_name", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "page_token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "OK"}}}}
             for spec_path, method, name, _why in MAILGUN_ERRATA:
                 for parameter in data["paths"][spec_path][method].get("parameters", []):
                     if parameter.get("in") == "query" and parameter.get("name") == name:
@@ -249,7 +269,8 @@ class ProviderServer:
         # requests handled; seconds spent validating with openapi-core; seconds from the request
         # read to the answer written (faults' sleeps included)
         self.stats = {"requests": 0, "validation_seconds": 0.0, "handling_seconds": 0.0}
-        self.arrived = {"send": 0, "suppressions": 0}   # requests read, per kind, before any fault
+        self.arrived = {"send": 0, "suppressions": 0, "events": 0}   # requests read, per kind, before any fault
+        self.events = EventLog(provider, domain)
         lists = MAILGUN_LISTS if provider == "mailgun" else SENDGRID_LISTS
         self.suppression_data: dict[str, list[dict]] = {kind: [] for kind in lists}
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -361,6 +382,7 @@ class ProviderServer:
             self.invalid.clear()
             self.seen.clear()
             self._accepted.clear()
+        self.events = EventLog(self.provider, self.domain)
 
     # --- what tests read -----------------------------------------------------------------
 
@@ -461,11 +483,15 @@ class ProviderServer:
                 return "send", parts[1]
             if method == "GET" and len(parts) == 3 and parts[0] == "v3" and parts[2] in MAILGUN_LISTS:
                 return "suppressions", parts[1]
+            if method == "GET" and len(parts) in (3, 4) and parts[0] == "v3" and parts[2] == "events":
+                return "events", parts[1]
         else:
             if method == "POST" and path == "/v3/mail/send":
                 return "send", ""
             if method == "GET" and len(parts) == 3 and parts[:2] == ["v3", "suppression"] and parts[2] in SENDGRID_LISTS:
                 return "suppressions", ""
+            if method == "GET" and path == "/v3/messages":
+                return "events", ""
         return None
 
     def _take_fault(self, kind: str) -> Fault | None:
@@ -562,6 +588,10 @@ class ProviderServer:
 
         if kind == "send":
             status, payload, headers = self._accept(body, fields)
+        elif kind == "events" and self.provider == "mailgun":
+            (status, payload), headers = self.events.mailgun_page(self.url, path, query), {}
+        elif kind == "events":
+            (status, payload), headers = self.events.sendgrid_messages(query), {}
         else:
             status, payload, headers = self._suppressions(path, query)
 
@@ -608,6 +638,15 @@ class ProviderServer:
             for key, value in fields:
                 if key.startswith("h:") and ("\r" in value or "\n" in value):
                     errors.append(f"{key}: a header value holds a line break")
+        elif self.provider == "mailgun" and kind == "events":
+            params = dict(query)
+            if len(path.strip("/").split("/")) == 3:      # a first page: Mailgun's time-range rules
+                if "begin" not in params:
+                    errors.append("events: a time range needs 'begin'")
+                if "end" not in params and "ascending" not in params:
+                    errors.append("events: without 'end', 'ascending' (yes or no) is required")
+            elif query:
+                errors.append("events: a paging link takes no query")
         elif self.provider == "mailgun":
             limit = dict(query).get("limit")
             if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= 1000):
@@ -638,6 +677,10 @@ class ProviderServer:
                     errors.append(f"personalizations.{index}.substitutions exceed 10,000 bytes")
                 if any(not isinstance(v, str) for v in p.get("custom_args", {}).values()):
                     errors.append(f"personalizations.{index}.custom_args values must be strings")
+        elif kind == "events":         # SendGrid Email Activity, by hand
+            if not headers.get("Authorization", "").startswith("Bearer "):
+                errors.append("Authorization: a bearer token is required")
+            errors += sendgrid_query_errors(query)
         else:                          # SendGrid suppression lists, by hand
             if not headers.get("Authorization", "").startswith("Bearer "):
                 errors.append("Authorization: a bearer token is required")
@@ -661,12 +704,14 @@ class ProviderServer:
             recipients = [address for key, value in fields if key == "to" for address in _addresses(value)]
             item = _Accepted(number, provider_id, fields, recipients)
             answer = (200, {"id": f"<{provider_id}>", "message": "Queued. Thank you."}, {})
+            self.events.mailgun_accepted(provider_id, fields, [r.lower() for r in recipients])
         else:
             payload = json.loads(body)
             provider_id = secrets.token_urlsafe(16)[:22]
             recipients = [box["email"] for p in payload["personalizations"] for box in p["to"]]
             item = _Accepted(number, provider_id, payload, recipients)
             answer = (202, b"", {"X-Message-Id": provider_id})
+            self.events.sendgrid_processed(provider_id, payload)
         with self._lock:
             self._accepted.append(item)
         return answer

@@ -41,6 +41,8 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
     sle = next((s for s in sles if s.photo), sles[0])
     edition = list(recs.editions)[-1]
     free = sorted(recs.pages)
+    from records.impact import shown_parts
+    impact = {"impact": "impact.html"} if shown_parts(recs.impact, recs.impact_published) else {}
     return {
         "home": "index.html",
         "catalogue": "courses/index.html",
@@ -63,4 +65,5 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
         "finder-filtered": "courses/index.html?role=teaching-assistant&bookable=1",
         "sle-directory-filtered": "sles/index.html?availability=available",
         "not-found": "404.html",
+        **impact,
     }

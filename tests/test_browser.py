@@ -79,9 +79,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server(demo_site):
+def server(engine_site):
     """The built site over HTTP on 127.0.0.1 and a port the system chose."""
-    handler = functools.partial(_Quiet, directory=str(demo_site))
+    handler = functools.partial(_Quiet, directory=str(engine_site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True, name="site-server")
     thread.start()
@@ -167,7 +167,17 @@ def search_query() -> str:
 
 
 def open_search(page, query: str) -> None:
-    """Type ``query`` into Material's search, as a person would, and wait for its results."""
+    """Type ``query`` into the site's search, as a person would, and wait for its results:
+    Material's search box, or Zensical's search dialog (opened from its Search button)."""
+    opener = page.locator(".md-search__button, label.md-header__button[for='__search']")
+    if page.locator(".md-search__button").count():                      # Zensical
+        next(opener.nth(i) for i in range(opener.count()) if opener.nth(i).is_visible()).click()
+        box = page.locator("dialog[aria-label='Search'] input[role='combobox']")
+        box.wait_for(state="visible")
+        box.press_sequentially(query, delay=20)
+        page.locator("dialog[aria-label='Search'] [role='option']").first.wait_for(
+            state="visible", timeout=10_000)
+        return
     box = page.locator("input.md-search__input")
     icon = page.locator("label.md-header__button[for='__search']")
     if icon.is_visible():                         # a phone: the search opens from an icon
@@ -347,9 +357,10 @@ def test_focus_is_always_visible_and_never_hidden(page_at, kind, width):
 
 @pytest.mark.parametrize("width", [WIDE, NARROW])
 @pytest.mark.parametrize("kind", SHOTS)
-def test_screenshots_for_a_person(page_at, kind, width):
+def test_screenshots_for_a_person(page_at, engine_site, kind, width):
     page = page_at(kind, width)
-    path = screenshot_dir() / f"{kind}-{width}.png"
+    zensical = (engine_site / "search.json").exists()        # Zensical's search index
+    path = screenshot_dir() / (f"zensical-{kind}-{width}.png" if zensical else f"{kind}-{width}.png")
     page.add_style_tag(content=".tsa-card { content-visibility: visible !important; }")
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000

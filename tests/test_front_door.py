@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -64,8 +65,38 @@ def test_logo_and_photo_must_be_files_inside_content(tmp_path):
     root = write_tree(tmp_path / "a", alliance={"logo": "../../outside.svg", "photo": "me.gif"})
     found = problems_of(root)
     assert len(found) == 2, found
-    assert re.match(r"content/alliance\.yml:\d+: logo: no file content/\.\./\.\./outside\.svg", found[0])
+    assert re.match(r"content/alliance\.yml:\d+: logo: '\.\./\.\./outside\.svg' should be a path "
+                    r"inside content/", found[0])
     assert re.match(r"content/alliance\.yml:\d+: photo: 'me\.gif' should be a JPEG, PNG, WebP or SVG", found[1])
+
+
+@pytest.mark.parametrize("drawing, why", [
+    ('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "holds a <script> element"),
+    ('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>', "has an event handler (onload=)"),
+    ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink">'
+     '<image x:href="https://evil.example/t.png"/></svg>', "holds a <image> element"),
+    ('<svg xmlns="http://www.w3.org/2000/svg"><use href="https://evil.example/a.svg#x"/></svg>',
+     "links to 'https://evil.example/a.svg#x'"),
+    ('<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(https://evil.example/)"/></svg>',
+     "has a style= that fetches another file"),
+    ('<!DOCTYPE svg [<!ENTITY a "b">]><svg xmlns="http://www.w3.org/2000/svg"/>', "has a DOCTYPE"),
+])
+def test_an_svg_logo_that_could_do_more_than_draw_is_refused(tmp_path, drawing, why):
+    root = write_tree(tmp_path, alliance={"logo": "identity/logo.svg"})
+    (root / "content/identity").mkdir(parents=True, exist_ok=True)
+    (root / "content/identity/logo.svg").write_text(drawing)
+    found = problems_of(root)
+    assert len(found) == 1, found
+    assert re.match(r"content/alliance\.yml:\d+: logo: content/identity/logo\.svg ", found[0]), found
+    assert why in found[0], found
+
+
+def test_a_logo_named_png_must_be_a_png(tmp_path):
+    root = write_tree(tmp_path, alliance={"logo": "identity/logo.png"})
+    (root / "content/identity").mkdir(parents=True, exist_ok=True)
+    (root / "content/identity/logo.png").write_text("<svg/>")
+    found = problems_of(root)
+    assert len(found) == 1 and "logo: content/identity/logo.png is not a picture" in found[0], found
 
 
 def test_free_pages_are_validated_like_other_records(tmp_path):

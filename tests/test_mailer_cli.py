@@ -238,9 +238,11 @@ def test_status_lists_unknown_readers(alliance):
     status = mailer(alliance, "status", SPRING, "--list", "unknown")
     assert status.stdout.splitlines() == [
         f"{SPRING}: 4 readers: 0 pending, 0 sending, 3 sent, 0 failed, 1 unknown, 0 skipped",
-        "1 unknown: they may or may not have received it; `send --resend-unknown` sends them again",
+        f"1 unknown: they may or may not have received it; `reconcile {SPRING}` asks the provider, "
+        "`send --resend-unknown` sends them again",
         f"  batch 1: 1 reader, teachers--secondary, outbox, {claimed}: interrupted while sending: may or may "
         "not have gone out",
+        "    still unknown because: outbox cannot say afterwards which messages it took",
         "zoe@school.example\tbatch 1\tinterrupted while sending: may or may not have gone out",
     ]
     again = mailer(alliance, "send", SPRING, "--resend-unknown")

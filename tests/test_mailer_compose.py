@@ -13,7 +13,7 @@ from mailer.importer import Importer
 from mailer.providers.outbox import OutboxProvider, eml_name
 from mailer.send import SendRun
 from mailer.store import Store, address_hash
-from mailer.tokens import verify_token
+from mailer.tokens import PREFERENCES, verify_token
 from records.newsletter import VariantKey
 from tests.mailer_support import SECRET, SPRING, TODAY, composer, copy_alliance, parse, parts
 
@@ -72,6 +72,12 @@ def test_each_message_is_complete_and_only_about_its_reader(sent, address):
     greeting = first or GREETING_FALLBACK
     assert f"Hello {greeting}," in text and f"Hello {greeting}," in html
     assert https in text and f'href="{https}"' in html and ">Unsubscribe</a>" in html
+    # the preference centre: a link of its own purpose, in both parts
+    prefs = re.findall(r"https://www\.minster-vale\.example/preferences\?t=[\w.-]+", text)
+    assert len(prefs) == 1 and f'href="{prefs[0]}"' in html
+    prefs_token = parse_qs(urlparse(prefs[0]).query)["t"][0]
+    assert verify_token(SECRET, prefs_token, PREFERENCES) == address_hash(address)
+    assert verify_token(SECRET, prefs_token) is None and prefs_token != token
     for part in (text, html):
         assert "Minster &amp; Vale Teaching School Alliance" in part or "Minster & Vale Teaching School Alliance" in part
         assert "The Teaching Centre, 2 Abbey Row, Minster MV1 1AB" in part
@@ -130,7 +136,7 @@ def test_html_is_responsive_and_inlined(sent):
     assert "@media only screen and (max-width: 620px)" in html            # kept by css-inline
     assert 'class="container"' in html and "width: 600px" in html        # inlined style=""
     assert "<strong>spring</strong>" in html                                 # the edition's Markdown
-    assert re.search(r'<a href="https://www.minster-vale.example/courses/" style="[^"]*">our courses</a>', html)
+    assert re.search(r'<a href="https://www.minster-vale.example/courses/" rel="noopener noreferrer" style="[^"]*">our courses</a>', html)
 
 
 def test_text_part_reads_as_text(sent):

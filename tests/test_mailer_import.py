@@ -97,7 +97,7 @@ def test_not_utf8_spoils_only_its_row(store, tmp_path):
     ("ana@x.example,Ana,,,techer,,,yes,", "row 2: roles: unknown role 'techer'; did you mean 'teacher'?"),
     ("ana@x.example,Ana,,,teacher,primry,,yes,", "row 2: phases: unknown phase 'primry'; did you mean 'primary'?"),
     ("ana@x.example,Ana,,,teacher,,cdp,yes,",
-     "row 2: interests: unknown interest (a strand) 'cdp'; did you mean 'cpd'?"),
+     "row 2: interests: unknown interest (a strand or specialism) 'cdp'; did you mean 'cpd'?"),
     ("ana@x.example,Ana,,,teacher,,,maybe,", "row 2: consent: 'maybe' is not yes, no or a date (YYYY-MM-DD)"),
     ("ana@x.example,Ana,,,teacher,,,2099-01-01,", "row 2: consent: 2099-01-01 is in the future"),
 ])

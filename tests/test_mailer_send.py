@@ -265,3 +265,20 @@ def test_killed_with_sigkill_then_resumed_nobody_twice(env, requests_before_kill
     # every reader has exactly one file, except the unknown batch, which was never written twice
     assert len(list(outbox.glob(f"{SPRING}/*.eml"))) == 33
     assert not list(outbox.glob(f"{SPRING}/.*.tmp"))
+
+
+def test_a_reader_who_unsubscribes_while_the_send_runs_is_skipped_and_the_send_ends(env):
+    root, store, tmp = env
+    load_readers(store, tmp, readers(25))
+
+    class Unsubscribing(Scripted):
+        def send(self, batch):
+            if not self.calls:                       # during the first request, a reader leaves
+                store.unsubscribe("r0024@x.example")
+            return super().send(batch)
+
+    provider = Unsubscribing()
+    report, _ = run(store, root, provider)
+    assert report.stopped is None and report.sent == 24 and report.skipped == 1
+    assert "r0024@x.example" not in provider.delivered and len(provider.calls) == 3
+    assert store.status(SPRING)["skipped"] == 1 and store.status(SPRING)["pending"] == 0

@@ -1,55 +1,17 @@
-"""The subscription service: tokens, the confirmation page, RFC 8058 one-click, over real HTTP."""
+"""Signed links: unsubscribe and preference tokens, confirmation links that expire; the
+subscription API below the web service (mailer/signups.py)."""
 from __future__ import annotations
 
-import threading
-import urllib.error
-import urllib.request
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+import datetime as dt
 
-import pytest
+from itsdangerous import URLSafeTimedSerializer
 
+from mailer import signups
 from mailer.importer import Importer
 from mailer.store import Store, address_hash
-from mailer.subscription import make_app
-from mailer.tokens import Tokens, make_token, verify_token
-from tests.mailer_support import SECRET, TODAY, write_csv
-
-
-class Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def service(tmp_path):
-    db = tmp_path / "m.sqlite3"
-    with Store(db) as store:
-        Importer(store, today=TODAY).import_file(write_csv(
-            tmp_path / "s.csv", "email,first_name,roles,consent\nana@x.example,Ana,teacher,yes\n"
-                                "bo@x.example,Bo,teacher,yes\n"))
-    server = make_server("127.0.0.1", 0, make_app(db, SECRET, name="Minster & Vale TSA",
-                                                  site_url="https://www.minster-vale.example/"),
-                         handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    tokens = Tokens(SECRET, f"http://127.0.0.1:{server.server_port}/unsubscribe", "office@x.example")
-    yield db, tokens
-    server.shutdown()
-    server.server_close()
-
-
-def request(url, data=None, headers=None):
-    req = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-
-
-def status_of(db, address):
-    with Store(db) as store:
-        return store.subscriber(address)["status"], store.counts()["sendable"]
+from mailer.tokens import PREFERENCES, UNSUBSCRIBE, Tokens, make_token, verify_token
+from mailer.web.links import Links
+from tests.mailer_support import SECRET, write_csv
 
 
 def test_tokens_verify_and_cannot_be_forged():
@@ -65,53 +27,65 @@ def test_tokens_verify_and_cannot_be_forged():
     assert Tokens(SECRET, "https://x.example/u", "o@x.example").token(address_hash("ana@x.example")) == token
 
 
-def test_get_shows_a_confirmation_and_changes_nothing(service):
-    db, tokens = service
-    url = tokens.url(tokens.token(address_hash("ana@x.example")))
-    code, page = request(url)
-    assert code == 200 and "Unsubscribe from Minster &amp; Vale TSA" in page and '<form method="post">' in page
-    assert status_of(db, "ana@x.example") == ("subscribed", 2)
+def test_a_preferences_link_is_not_an_unsubscribe_link_and_old_secrets_still_verify():
+    tokens = Tokens(SECRET, "https://lists.x.example/unsubscribe", "o@x.example",
+                    preferences_url="https://lists.x.example/preferences")
+    url = tokens.preferences_url(address_hash("ana@x.example"))
+    assert url.startswith("https://lists.x.example/preferences?t=")
+    token = url.split("t=")[1]
+    assert verify_token(SECRET, token, PREFERENCES) == address_hash("ana@x.example")
+    assert verify_token(SECRET, token, UNSUBSCRIBE) is None
+    links = Links([b"a-new-secret-0123456789", SECRET], 72)       # rotated: the old one still verifies
+    assert links.reader(token, PREFERENCES) == address_hash("ana@x.example")
+    assert Links([b"a-new-secret-0123456789"], 72).reader(token, PREFERENCES) is None
 
 
-def test_one_click_post_unsubscribes(service):
-    db, tokens = service
-    url = tokens.url(tokens.token(address_hash("ana@x.example")))
-    code, page = request(url, data=b"List-Unsubscribe=One-Click",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert code == 200 and "You are unsubscribed" in page
-    assert status_of(db, "ana@x.example") == ("unsubscribed", 1)
-    assert status_of(db, "bo@x.example")[0] == "subscribed"
-    code, _ = request(url, data=b"List-Unsubscribe=One-Click")         # idempotent
-    assert code == 200
-    with Store(db) as store:
-        assert store.suppression(address_hash("ana@x.example"))["source"] == "one-click"
+def test_confirmation_links_expire_and_cannot_be_changed():
+    links = Links([SECRET], 72)
+    token = links.confirm_token(7, "nonce", address_hash("ana@x.example"))
+    state, payload = links.read_confirm(token)
+    assert state == "ok" and payload["s"] == 7 and payload["n"] == "nonce"
+    assert links.read_confirm(token[:-3] + "AAA")[0] == "invalid"
+    assert links.read_confirm("")[0] == "invalid"
+
+    old = URLSafeTimedSerializer([SECRET], salt="confirm-signup")
+    signer = old.make_signer()
+    signer.get_timestamp = lambda: int((dt.datetime.now() - dt.timedelta(days=4)).timestamp())
+    aged = signer.sign(old.dump_payload({"s": 7, "n": "nonce", "h": "ab"})).decode()
+    assert links.read_confirm(aged)[0] == "expired"
 
 
-def test_the_confirmation_form_posts_the_token(service):
-    db, tokens = service
-    token = tokens.token(address_hash("bo@x.example"))
-    base = tokens.base_url
-    code, _ = request(base, data=f"t={token}".encode())
-    assert code == 200 and status_of(db, "bo@x.example")[0] == "unsubscribed"
-
-
-def test_a_bad_token_is_refused(service):
-    db, tokens = service
-    token = tokens.token(address_hash("ana@x.example"))
-    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    code, page = request(tokens.url(forged), data=b"List-Unsubscribe=One-Click")
-    assert code == 400 and "This link is not valid" in page
-    code, _ = request(tokens.base_url, data=b"List-Unsubscribe=One-Click")
-    assert code == 400
-    assert status_of(db, "ana@x.example") == ("subscribed", 2)
-
-
-def test_a_forgotten_reader_stays_suppressed(service):
-    db, tokens = service
-    with Store(db) as store:
+def test_only_a_confirmed_sign_up_is_sendable_and_a_forgotten_reader_stays_suppressed(tmp_path):
+    with Store(tmp_path / "m.sqlite3") as store:
+        outcome = signups.request_signup(store, signups.JoinRequest("New@School.example", "Ní", roles=("teacher",),
+                                                                    wording_version="abcd1234"))
+        assert outcome.mail == "confirm" and store.counts()["sendable"] == 0
+        assert signups.confirm(store, outcome.signup_id, "wrong-nonce").outcome == "invalid"
+        assert store.counts()["sendable"] == 0
+        assert signups.confirm(store, outcome.signup_id, outcome.nonce).outcome == "confirmed"
+        assert store.counts()["sendable"] == 1
+        assert store.conn.execute("SELECT COUNT(*) FROM signups").fetchone()[0] == 0    # no pending copy kept
+        Importer(store).import_file(write_csv(tmp_path / "s.csv", "email,consent\nana@x.example,yes\n"))
         store.forget("ana@x.example")
-    url = tokens.url(tokens.token(address_hash("ana@x.example")))
-    code, _ = request(url, data=b"List-Unsubscribe=One-Click")
-    assert code == 200
-    with Store(db) as store:
+        assert signups.leave(store, address_hash("ana@x.example"), "one-click") == "already"
         assert store.suppression(address_hash("ana@x.example"))["reason"] == "forgotten"
+
+
+def test_unconfirmed_sign_ups_are_deleted_once_expired(tmp_path):
+    with Store(tmp_path / "m.sqlite3") as store:
+        then = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+        signups.request_signup(store, signups.JoinRequest("old@x.example"), now=then)
+        signups.request_signup(store, signups.JoinRequest("new@x.example"), now=then + dt.timedelta(days=3))
+        assert signups.purge_expired(store, now=then + dt.timedelta(days=3, hours=1)) == 1
+        assert [r[0] for r in store.conn.execute("SELECT email FROM signups")] == ["new@x.example"]
+
+
+def test_forget_erases_a_pending_sign_up_and_the_providers_events(tmp_path):
+    with Store(tmp_path / "m.sqlite3") as store:
+        signups.request_signup(store, signups.JoinRequest("Pending@X.example", "Pat", school="Pat's School"))
+        store.conn.execute("INSERT INTO provider_events (provider, event, address_hash, occurred_at, received_at) "
+                           "VALUES ('mailgun', 'delivered', ?, 'x', 'x')", (store.key_for("pending@x.example"),))
+        store.forget("pending@x.example")
+        assert store.conn.execute("SELECT COUNT(*) FROM signups").fetchone()[0] == 0
+        assert store.conn.execute("SELECT COUNT(*) FROM provider_events").fetchone()[0] == 0
+        assert "Pat" not in " ".join(str(v) for r in store.conn.execute("SELECT * FROM signups") for v in r)

@@ -186,17 +186,24 @@ def test_a_terminal_gets_a_rich_progress_bar(tmp_path, mailgun_server):
 def test_status_lists_unknown_batches_and_json_for_scripts(tmp_path, mailgun_server):
     root = alliance_with(tmp_path)
     mailgun_server.reset_next(after_processing=True)
-    result = mailer(root, "send", WINTER, "--batch-size", "1", env=api_env(mailgun_server))
+    env = api_env(mailgun_server, MAILER_RECONCILE_AFTER="3600")     # Mailgun's events not settled yet
+    result = mailer(root, "send", WINTER, "--batch-size", "1", "--no-wait", env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == (f"1 unknown: see `status {WINTER}`; `send --resend-unknown` sends "
-                                              "them (anyone the provider did get gets it twice)")
-    status = mailer(root, "status", WINTER)
+    assert result.stdout.splitlines()[-1] == (f"1 unknown: see `status {WINTER}` for why; `reconcile {WINTER}` "
+                                              "checks the provider's events once they settle; `send "
+                                              "--resend-unknown` sends them (anyone the provider did get gets it "
+                                              "twice)")
+    status = mailer(root, "status", WINTER, env=env)
     lines = status.stdout.splitlines()
     assert lines[:2] == [f"{WINTER}: 5 readers: 0 pending, 0 sending, 4 sent, 0 failed, 1 unknown, 0 skipped",
-                         "1 unknown: they may or may not have received it; `send --resend-unknown` sends them again"]
+                         f"1 unknown: they may or may not have received it; `reconcile {WINTER}` asks the provider, "
+                         "`send --resend-unknown` sends them again"]
     assert re.fullmatch(r"  batch 1: 1 reader, friends--all-phases, mailgun, \S+Z: mailgun: mailgun: POST "
                         r"/v3/mg\.example\.org/messages: the connection was lost before an answer .*", lines[2])
-    data = json.loads(mailer(root, "status", WINTER, "--json").stdout)
+    assert re.fullmatch(r"    still unknown because: waiting for mailgun's events to settle: checked from "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(MAILER_RECONCILE_AFTER=3600 s after the request\) by "
+                        r"`send` or `reconcile`", lines[3])
+    data = json.loads(mailer(root, "status", WINTER, "--json", env=env).stdout)
     assert {k: v for k, v in data.items() if k != "unknown_batches"} == {
         "edition": WINTER, "total": 5, "pending": 0, "sending": 0, "sent": 4, "failed": 0, "unknown": 1,
         "skipped": 0}

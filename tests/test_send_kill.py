@@ -1,12 +1,12 @@
 """SIGKILL at four moments of a real `python -m mailer send` against the Mailgun test server,
-then send again (without, then with --resend-unknown): nobody gets two copies unless
---resend-unknown was asked for a batch that had in fact been delivered, and after the plain
-re-run every reader is sent or listed as unknown by `status`.
+then `reconcile` and send again: the batch in flight is settled from Mailgun's events (taken:
+sent; not taken: pending, sent again), and every reader gets exactly one message.
 
 The server runs in this process (a thread), the sender in a subprocess, in batches of 3:
 
 (a) before any request: killed while the suppression list is being fetched;
-(b) while a request is in flight: the server holds the 3rd batch unread, then drops it;
+(b) while a request is in flight: the server holds the 3rd batch unread (30 s: longer than any
+    test machine takes to notice), then drops it;
 (c) between batches: a rate limit makes the sender wait between requests;
 (d) after the server accepted a batch but before the ledger recorded it: the 2nd batch is
     accepted, then the answer is held back.
@@ -59,8 +59,10 @@ SCENARIOS = {
     # name: (set-up of the server, env for the sender, the moment to kill, the ledger then)
     "a-before-any-request": (lambda s: s.slow_next(30, on="suppressions"), {},
                              lambda s, root: s.arrived["suppressions"] >= 1, {}),
-    "b-request-in-flight": (lambda s: (s.let_through(2), s.stall_next(5, then="drop")), {},
-                            lambda s, root: s.arrived["send"] >= 3, {"sent": 6, "sending": 3, "pending": 21}),
+    "b-request-in-flight": (lambda s: (s.let_through(2), s.stall_next(30, then="drop")), {},
+                            # killed once the server holds the request (its fault taken), not merely read it
+                            lambda s, root: s.arrived["send"] >= 3 and not s.faults,
+                            {"sent": 6, "sending": 3, "pending": 21}),
     # batches of 2, one a second: killed once the 2nd is recorded, a second before the 3rd is due
     "c-between-batches": (lambda s: None, {"MAILER_RATE": "2"},
                           lambda s, root: s.accepted_requests >= 2 and ledger(root).get("sent") == 4,
@@ -86,45 +88,59 @@ def test_sigkill_then_send_again_nobody_twice(tmp_path, mailgun_server, scenario
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     assert ledger(root) == at_kill
-    before = count_per_address(server)
-    accepted_before_kill = set(before)
+    in_flight = at_kill.get("sending", 0)
+    server.faults.clear()
 
-    # 1. send again: the readers still pending, and nobody twice
+    # 1. reconcile: the batch in flight is looked up in the provider's events
+    settle = mailer(root, "reconcile", WINTER, env=api_env(server))
+    assert settle.exit_code == 0, settle.output
+    lines = settle.stdout.splitlines()
+    taken = scenario.startswith("d-")          # (d): the server took the batch before the kill
+    if in_flight:
+        assert lines[0] == "3 readers were being sent when a run stopped: now unknown, checked like any other"
+        assert lines[1] == (f"{WINTER}: reconciled: 1 unknown batch checked, {3 if taken else 0} sent after all, "
+                            f"{0 if taken else 3} not taken (pending again)")
+    after_reconcile = ledger(root)
+    assert after_reconcile.get("unknown", 0) == 0 and after_reconcile.get("sending", 0) == 0
+    assert after_reconcile.get("sent", 0) == at_kill.get("sent", 0) + (in_flight if taken else 0)
+
+    # 2. send again: the readers still pending, and nobody twice
+    again = mailer(root, "send", WINTER, env=api_env(server))
+    assert again.exit_code == 0, again.output
+    assert ledger(root) == {"sent": READERS}
+    counts = count_per_address(server)
+    assert set(counts.values()) == {1} and len(counts) == READERS        # every reader exactly once
+    status = mailer(root, "status", WINTER)
+    assert status.stdout == f"{WINTER}: {READERS} readers: 0 pending, 0 sending, {READERS} sent, 0 failed, " \
+                            "0 unknown, 0 skipped\n"
+    with Store(db_path(root)) as store:
+        ids = [row[0] for row in store.conn.execute("SELECT message_id FROM ledger WHERE edition = ?", (WINTER,))]
+    assert all(ids) and len(ids) == READERS
+    assert server.invalid == []
+
+
+@pytest.mark.parametrize("scenario", ["b-request-in-flight", "d-accepted-not-recorded"])
+def test_sigkill_then_send_reconciles_on_its_own(tmp_path, mailgun_server, scenario):
+    """Without `reconcile`: the next `send` recovers the batch in flight and settles it itself."""
+    server = mailgun_server
+    prepare, env, moment, _at_kill = SCENARIOS[scenario]
+    root = alliance_with(tmp_path, extra=25)
+    prepare(server)
+    proc = start_send(root, server, **env)
+    try:
+        wait_for(lambda: moment(server, root) or proc.poll() is not None, scenario)
+        assert proc.poll() is None, proc.stderr.read().decode()
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(10)
+        proc.stderr.close()
     server.faults.clear()
     again = mailer(root, "send", WINTER, env=api_env(server))
     assert again.exit_code == 0, again.output
-    counts = count_per_address(server)
-    assert set(counts.values()) == {1}
-    after = ledger(root)
-    in_flight = at_kill.get("sending", 0)
-    assert after == ({"sent": READERS - in_flight, "unknown": in_flight} if in_flight else {"sent": READERS})
-    if in_flight:
-        assert again.stdout.splitlines()[0] == (f"{in_flight} readers were being sent when an earlier run stopped: "
-                                                "now unknown, not sent again (see status; --resend-unknown "
-                                                "sends them)")
-    # every reader is sent, or listed as unknown by status
-    status = mailer(root, "status", WINTER, "--list", "unknown")
-    unknown = {line.split("\t")[0] for line in status.stdout.splitlines() if "\t" in line}
-    with Store(db_path(root)) as store:
-        sent = {row["email"] for row in store.conn.execute(
-            "SELECT s.email FROM ledger l JOIN subscribers s ON s.id = l.subscriber_id "
-            "WHERE l.edition = ? AND l.state = 'sent'", (WINTER,))}
-    assert len(sent) + len(unknown) == READERS and not sent & unknown
-    if scenario.startswith("d-"):          # the server got the readers recorded as sent, and the batch
-        assert set(counts) == sent | unknown and unknown <= accepted_before_kill   # it took before the kill
-    else:                                  # the server got exactly the readers recorded as sent
-        assert set(counts) == sent
-    if in_flight:                          # status names the batch: the 3rd request in (b), the 2nd in (d)
-        batch = 3 if scenario.startswith("b-") else 2
-        assert f"  batch {batch}: 3 readers, " in status.stdout
-        assert len(unknown) == 3 and "interrupted while sending" in status.stdout
-
-    # 2. --resend-unknown: those readers now get it; only a batch that had been delivered is doubled
-    resend = mailer(root, "send", WINTER, "--resend-unknown", env=api_env(server))
-    assert resend.exit_code == 0, resend.output
+    assert again.stdout.splitlines()[0] == ("3 readers were being sent when an earlier run stopped: now unknown, "
+                                            "checked in the provider's events")
     assert ledger(root) == {"sent": READERS}
     counts = count_per_address(server)
-    twice = {address for address, n in counts.items() if n == 2}
-    assert len(counts) == READERS and set(counts.values()) <= {1, 2}
-    assert twice == (unknown if scenario.startswith("d-") else set())
+    assert set(counts.values()) == {1} and len(counts) == READERS
+    assert " 3 readers reconciled after a lost answer (" in again.stdout
     assert server.invalid == []

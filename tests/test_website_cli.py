@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from website.publish import publish
+from website.publish import MARKER, publish
 
 REPO = Path(__file__).resolve().parent.parent
 MINI = REPO / "tests" / "fixtures" / "mini"
@@ -109,15 +109,16 @@ def test_mkdocs_warnings_are_reported_and_fatal_under_strict(cli, tree, tmp_path
     result = run(cli, "build", "--root", tree, "--out", out, "--today", TODAY)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("courses/star-workshop.md: warning: Doc file 'courses/star-workshop.md' "
-                               "contains a link 'notes.md'"), lines
+    assert lines[0].startswith("courses/star-workshop.md:") and lines[0].endswith(
+        ": body: warning: links to 'notes.md', but the site has no page courses/notes.md; "
+        "correct the link or remove it"), lines
     assert BUILT.match(lines[-1]).group(4) == "1"
     before = snapshot(out)
 
     result = run(cli, "build", "--root", tree, "--out", out, "--today", TODAY, "--strict")
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0].startswith("courses/star-workshop.md: Doc file"), lines
+    assert lines[0].startswith("courses/star-workshop.md:") and ": body: links to 'notes.md'" in lines[0], lines
     assert lines[-1] == "1 error, 0 warnings: nothing was published"
     assert snapshot(out) == before
     assert leftovers(out) == []
@@ -141,8 +142,8 @@ def test_github_format(cli, tree, tmp_path):
                  "--format", "github")
     assert result.exit_code == 1
     assert result.output.splitlines()[:2] == [
-        "::warning file=content/sles/zoe-bronte.md,line=7::twitter: unknown field",
-        "::error file=courses/maths-and-science.md,line=16::sessions[2].venue: unknown venue "
+        "::warning file=content/sles/zoe-bronte.md,line=7,title=twitter::twitter: unknown field",
+        "::error file=courses/maths-and-science.md,line=16,title=sessions[2].venue::sessions[2].venue: unknown venue "
         "'centr'; did you mean 'centre'?"]
 
 
@@ -196,12 +197,13 @@ def test_publish_swaps_in_the_new_site_and_cleans_up(tmp_path):
     out = tmp_path / "site"
     out.mkdir()
     (out / "old.html").write_text("old")
+    (out / MARKER).write_text("an earlier build")
 
     def build_into(folder: Path) -> None:
         (folder / "index.html").write_text("new")
 
     publish(out, build_into)
-    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "index.html"]
     assert (out.stat().st_mode & 0o777) == 0o777 & ~_umask()
     assert leftovers(out) == []
 
@@ -210,6 +212,7 @@ def test_publish_keeps_the_old_site_when_the_build_fails(tmp_path):
     out = tmp_path / "site"
     out.mkdir()
     (out / "index.html").write_text("old")
+    (out / MARKER).write_text("an earlier build")
     before = snapshot(out)
 
     def build_into(folder: Path) -> None:

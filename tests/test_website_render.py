@@ -72,7 +72,8 @@ def test_every_expression_in_a_template_is_escaped_unless_marked_safe():
     env = environment()
     out = env.from_string("{{ title }}|{{ safe }}|{{ body|markdown }}|{{ n }}").render(
         title="*Star* <b>", safe=Markup("*kept*"), body="**bold** editor text", n=24)
-    assert out == "\\*Star\\* &lt;b&gt;|*kept*|**bold** editor text|24"
+    assert out == ("\\*Star\\* &lt;b&gt;|*kept*|<div class=\"tsa-prose\">\n"
+                   "<p><strong>bold</strong> editor text</p>\n</div>|24")
 
 
 def test_text_is_kept_on_one_line():

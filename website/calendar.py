@@ -286,22 +286,34 @@ def _calendar(records: Records, name: str, description: str, tzid: str,
 
 
 def calendars(records: Records, today: dt.date, *,
-              course_url: Callable[[str], str] | None = None) -> dict[str, bytes]:
+              course_url: Callable[[str], str] | None = None,
+              memo: dict | None = None, token: Callable[[Course], object] | None = None
+              ) -> dict[str, bytes]:
     """Every feed of the build: path relative to the docs folder -> file content.
 
     ``course_url(course_id)`` gives the absolute URL of a course's page (default:
-    :func:`course_page_url`).
+    :func:`course_page_url`). The preview passes ``memo`` (kept between calls) and ``token``
+    (a course's version): a course whose token is unchanged keeps its events and feed.
     """
     alliance = records.alliance
     course_url = course_url or (lambda course_id: course_page_url(records, course_id))
     tzid = alliance.timezone
     host = urlparse(alliance.site_url).hostname or "localhost"
     stamp = f"{today:%Y%m%d}T000000Z"
-    events = {cid: course_events(records, c, stamp, host, tzid, course_url(cid))
-              for cid, c in records.courses.items()}
-    upcoming = [(c.id, c) for c in records.upcoming(today)]
     years = (today.year, today.year)
     who = alliance.display_name
+    memo = {} if memo is None else memo
+    events, own = {}, {}
+    for cid, c in records.courses.items():
+        key = (cid, token(c) if token else id(c), stamp, host, tzid)
+        kept = memo.get(cid)
+        if kept is None or kept[0] != key:
+            text = course_events(records, c, stamp, host, tzid, course_url(cid))
+            feed = _calendar(records, c.title, f"{c.title}, {who}", tzid, [(cid, c)],
+                             {cid: text}, years)
+            kept = memo[cid] = (key, text, feed)
+        events[cid], own[cid] = kept[1], kept[2]
+    upcoming = [(c.id, c) for c in records.upcoming(today)]
     files = {ALL_FEED: _calendar(records, f"{who}: courses and events",
                                  f"Every upcoming course and event of {alliance.name}.",
                                  tzid, upcoming, events, years)}
@@ -310,10 +322,8 @@ def calendars(records: Records, today: dt.date, *,
         files[strand_feed_path(strand)] = _calendar(
             records, f"{who}: {label}", f"Upcoming {label.lower()} courses and events of {alliance.name}.",
             tzid, chosen, events, years)
-    for course_id, course in sorted(records.courses.items()):
-        files[course_feed_path(course_id)] = _calendar(
-            records, course.title, f"{course.title}, {who}", tzid, [(course_id, course)], events,
-            years)
+    for course_id in sorted(records.courses):
+        files[course_feed_path(course_id)] = own[course_id]
     return files
 
 

@@ -29,7 +29,7 @@ CONFIG = "mkdocs.yml"
 
 def base_config(path: Path = BASE_CONFIG) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
+        config = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(config, dict):
         raise ValueError(f"{path}: should be a YAML mapping of MkDocs settings")
     return config
@@ -47,16 +47,27 @@ def page_url(docs_path: str, directory_urls: bool = urls.DIRECTORY_URLS) -> str:
     return urls.page_url(docs_path, directory_urls)
 
 
+ZENSICAL_THEME = "zensical-overrides"      # beside the generated mkdocs.yml, for Zensical only
+MATERIAL_ONLY = ["partials/search.html"]   # Material's partial, fixed; Zensical's needs no fix
+
+
 def generated_config(records: Records, nav: list, not_in_nav: list[str], today: dt.date,
-                     base: dict[str, Any] | None = None, base_path: Path = BASE_CONFIG) -> dict:
-    """The MkDocs configuration for ``records``: the base config with the records' values."""
+                     base: dict[str, Any] | None = None, base_path: Path = BASE_CONFIG,
+                     engine: str = "mkdocs") -> dict:
+    """The MkDocs configuration for ``records``: the base config with the records' values.
+
+    For Zensical: its "classic" look (the "modern" one fails colour contrast with our
+    palette) and the overrides without those written for Material's own partials (see
+    :func:`zensical_overrides`)."""
     config = dict(base if base is not None else base_config(base_path))
     alliance = records.alliance
-    config["site_name"] = alliance.name
+    # MkDocs' templates do not escape: Material inserts site_name, site_description and the
+    # copyright as HTML (in <title>, the header, meta tags), so they are given as HTML, escaped
+    # once here. The overrides turn HTML back into text only through `striptags | e`.
+    config["site_name"] = html.escape(alliance.name, quote=True)
     config["site_url"] = alliance.site_url
-    config["site_description"] = alliance.aim
-    # Material inserts the copyright as HTML: escape the name.
-    config["copyright"] = f"&copy; {today.year} {html.escape(alliance.name)}"
+    config["site_description"] = html.escape(alliance.aim, quote=True)
+    config["copyright"] = f"&copy; {today.year} {html.escape(alliance.name, quote=True)}"
     config["docs_dir"] = DOCS
     config["site_dir"] = "site"
     config["nav"] = nav
@@ -65,10 +76,27 @@ def generated_config(records: Records, nav: list, not_in_nav: list[str], today: 
     custom_dir = theme.get("custom_dir")
     if custom_dir:
         theme["custom_dir"] = str((base_path.parent / custom_dir).resolve())
+        if engine == "zensical":
+            theme["custom_dir"] = ZENSICAL_THEME
+    if engine == "zensical":
+        theme.setdefault("variant", "classic")
     config["theme"] = theme
     # One address scheme for the whole product (records/urls.py): the mailer links to pages too.
     config["use_directory_urls"] = urls.DIRECTORY_URLS
     return identity.apply(config, alliance)
+
+
+def zensical_overrides(folder: Path, base: dict[str, Any], base_path: Path = BASE_CONFIG) -> None:
+    """The theme overrides as Zensical should see them, in ``folder/zensical-overrides``."""
+    import shutil
+    custom_dir = (base.get("theme") or {}).get("custom_dir")
+    target = folder / ZENSICAL_THEME
+    shutil.rmtree(target, ignore_errors=True)
+    if not custom_dir:
+        return
+    source = (base_path.parent / custom_dir).resolve()
+    shutil.copytree(source, target, ignore=lambda d, names: [
+        n for n in names if (Path(d) / n).relative_to(source).as_posix() in MATERIAL_ONLY])
 
 
 def dump(config: dict) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from records.impact import shown_parts
 from records.schema import NAV_SECTIONS, FreePage
 from records.tree import Records
 
@@ -29,6 +30,9 @@ def nav(records: Records | None = None) -> list[Any]:
             return []
         return [{p.title: str(Paths.free_page(p.id))} for p in free_pages_in(records, section)]
 
+    impact = []
+    if records is not None and shown_parts(records.impact, records.impact_published):
+        impact = [{"Our impact": str(Paths.impact)}]
     sections = [
         ("courses", [{"Find a course": str(Paths.catalogue)}, *extra("courses"),
                      {"Past courses": str(Paths.archive)}]),
@@ -37,7 +41,7 @@ def nav(records: Records | None = None) -> list[Any]:
         ("about", [{"Member schools": str(Paths.schools)}, {"Strategic Board": str(Paths.board)},
                    *extra("about")]),
         ("news", [{"News and stories": str(Paths.news)}, {"Newsletters": str(Paths.newsletters)},
-                  *extra("news")]),
+                  *impact, *extra("news")]),
     ]
     result: list[Any] = [{"Home": str(Paths.home)}]
     for section, items in sections:
@@ -50,6 +54,8 @@ def nav(records: Records | None = None) -> list[Any]:
 
 # gitignore-style patterns (MkDocs' not_in_nav) for the pages deliberately left out of the nav
 NOT_IN_NAV = ["/courses/*.md", "/archive/*.md", "/sles/", "/news/*.md", "/newsletters/*.md",
-              "/strands/", "/accessibility.md"]      # linked from every page's footer
+              "/strands/",
+              "/accessibility.md",       # linked from every page's footer
+              "/join.md"]                # linked from the home page and the newsletter archive
 
 

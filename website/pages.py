@@ -22,6 +22,8 @@ The site, for an alliance of any size (5,000 courses stay quick to build and to 
     newsletters/index.md            the newsletter archive
     newsletters/<id>.md             one page per edition
     accessibility.md                the accessibility statement
+    join.md                         join the mailing list: the form posting to the subscription service
+    impact.md                       "Our impact", when published figures are chosen (records/impact.py)
     <page>.md                       an editor's free page (content/pages/<page>.md)
 
 Beside the pages (written by pipeline.generate, not from templates): the iCalendar feeds
@@ -34,19 +36,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable
 
 from markupsafe import Markup
 
 from records import STRANDS, Problems
+from records.media import MediaError, image_file
+from records.impact import PUBLISHED_FILE, shown_parts
 from records.newsletter import courses_for, edition_audiences, news_for
-from records.check import media_file
 from records.offer import Offer
 from records.schema import SLE, Course
 from records.tree import Records
 
 from . import calendar as feeds
+from .join import join_form
 from .nav import NOT_IN_NAV, free_pages_in, nav
 from .paths import Paths
 
@@ -305,9 +309,22 @@ def free_pages(ix: Index) -> list[Page]:
             for p in sorted(ix.records.pages.values(), key=lambda p: p.id)]
 
 
+def join(ix: Index) -> list[Page]:
+    return [Page(Paths.join, "join.md.j2", {"form": join_form(ix.records)}, "content/alliance.yml")]
+
+
+def impact(ix: Index) -> list[Page]:
+    """"Our impact": only when figures were published and an editor still chooses some."""
+    parts = shown_parts(ix.records.impact, ix.records.impact_published)
+    if not parts:
+        return []
+    return [Page(Paths.impact, "impact.md.j2", {"published": ix.records.impact_published,
+                                                 "parts": parts}, PUBLISHED_FILE)]
+
+
 PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     home, catalogue, archive, courses, sle_directory, sles, schools, board, news, newsletters,
-    accessibility, free_pages]
+    accessibility, join, impact, free_pages]
 
 
 def site(records: Records, today: dt.date) -> Site:
@@ -329,16 +346,21 @@ def site(records: Records, today: dt.date) -> Site:
             result.pages.append(page)
     for sle in ix.sles_sorted:
         if sle.photo:
-            photo = PurePosixPath(sle.photo)
-            if photo.is_absolute() or ".." in photo.parts:
-                result.problems.error(sle.path, 0, "photo", f"{sle.photo!r} should be a path "
-                                      "inside content/, e.g. sles/jane-okafor.jpg")
+            try:            # checked again here: only a checked picture is ever copied
+                real = image_file(records.root / "content", sle.photo)
+            except MediaError as err:
+                result.problems.error(sle.path, 0, "photo", str(err))
                 continue
-            result.assets.append(Asset(str(Paths.media(sle.photo)), records.root / "content" / sle.photo))
+            result.assets.append(Asset(str(Paths.media(sle.photo)), real))
     alliance = records.alliance
     for name in ("logo", "photo"):
         value = getattr(alliance, name, None)
-        file = media_file(records.root, value) if value else None
-        if file is not None:                 # checked by records.check: a missing one is an error
-            result.assets.append(Asset(str(Paths.media(value)), file))
+        if not value:
+            continue
+        try:                # checked again here (svg: only one that can do nothing but draw)
+            real = image_file(records.root / "content", value, svg=True)
+        except MediaError as err:
+            result.problems.error(alliance.path, 0, name, str(err))
+            continue
+        result.assets.append(Asset(str(Paths.media(value)), real))
     return result

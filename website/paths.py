@@ -80,6 +80,7 @@ class Paths:
         links in raw HTML, which MkDocs does not rewrite."""
         return Markup(urls.page_url(str(docs_path)))
 
-    join = Markup("join.html")          # the mailing-list sign-up page (made by the web service)
+    join = Markup("join.md")            # the mailing-list sign-up form (website/join.py)
+    impact = Markup("impact.md")        # "Our impact" (records/impact.py)
     courses_json = Markup("courses.json")
     courses_schema = Markup("courses.schema.json")

@@ -32,7 +32,7 @@ from . import config as site_config
 from . import identity, opendata
 from . import pages as site_pages
 from .prospectus import placeholder_pdf, prospectus_pdf
-from .publish import publish
+from .publish import NotASiteFolder, publish, refusal
 from .render import Renderer
 
 
@@ -138,9 +138,9 @@ def _render(renderer: Renderer, pages: list[site_pages.Page]) -> dict[str, str]:
     return texts
 
 
-def _render_share(index: int, workers: int) -> dict[str, str]:
+def _render_share(index: int, workers: int) -> tuple[dict[str, str], list]:
     renderer, pages = _JOB
-    return _render(renderer, pages[index::workers])
+    return _render(renderer, pages[index::workers]), renderer.problems.items
 
 
 def _workers(pages: int) -> int:
@@ -168,10 +168,14 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     global _JOB
     site = site_pages.site(recs, today)
     renderer = renderer or Renderer()
-    renderer.bind(recs, today, site.offer, course_urls(recs))
+    renderer.bind(recs, today, site.offer, course_urls(recs),
+                  docs_paths=frozenset([*(p.path for p in site.pages), *(a.path for a in site.assets)]),
+                  directory_urls=site_config.directory_urls(site_config.base_config()))
     workers = _workers(len(site.pages)) if workers is None else workers
     if workers <= 1:
-        return site, _render(renderer, site.pages)
+        texts = _render(renderer, site.pages)
+        site.problems.extend(renderer.problems.items)
+        return site, texts
     import multiprocessing
     _JOB = (renderer, site.pages)
     try:
@@ -180,8 +184,9 @@ def render_site(recs: Records, today: dt.date, renderer: Renderer | None = None,
     finally:
         _JOB = None
     texts = {}
-    for share in shares:
+    for share, problems in shares:
         texts.update(share)
+        site.problems.extend(problems)
     return site, {page.path: texts[page.path] for page in site.pages}
 
 
@@ -202,7 +207,7 @@ def course_urls(recs: Records, base: dict | None = None) -> Callable[[str], str]
 
 
 def generate(recs: Records, today: dt.date, folder: Path, *,
-             prospectus: bytes | None = None) -> tuple[site_pages.Site, Path]:
+             prospectus: bytes | None = None, engine: str = "mkdocs") -> tuple[site_pages.Site, Path]:
     """Write the MkDocs project (docs/ and mkdocs.yml) for ``recs`` into ``folder``: the pages,
     the calendar feeds and ``prospectus`` as prospectus.pdf (by default a one-page stand-in
     that says the full build makes it; :func:`build` puts the real one in the site)."""
@@ -219,7 +224,10 @@ def generate(recs: Records, today: dt.date, folder: Path, *,
     files[PROSPECTUS] = prospectus if prospectus is not None else placeholder_pdf(PREVIEW_PROSPECTUS)
     folder.mkdir(parents=True, exist_ok=True)
     write_files(folder / site_config.DOCS, files, {a.path: a.source for a in site.assets})
-    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base)
+    cfg = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base,
+                                       engine=engine)
+    if engine == "zensical":
+        site_config.zensical_overrides(folder, base)
     return site, site_config.write_config(folder, cfg)
 
 
@@ -322,16 +330,20 @@ def mkdocs_problems(messages: list[str], sources: dict[str, str]) -> Problems:
 
 
 def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool = False,
-          work: Path | None = None) -> Result:
+          work: Path | None = None, engine: str = "mkdocs") -> Result:
     """Validate, generate and build; publish into ``out`` only if there is no error.
 
     ``work`` keeps the generated MkDocs project there; by default it goes in a temporary
-    folder that is removed afterwards.
+    folder that is removed afterwards. ``engine``: "mkdocs" or "zensical" (engine.py).
     """
-    from . import engine
+    from . import engine as engines
 
     result = Result()
     started = time.perf_counter()
+    refused = refusal(out)          # before any work: a build would replace the whole folder
+    if refused is not None:
+        result.problems.error(str(out), 0, "", refused)
+        return result
     recs, problems = records.load(root, strict=strict)
     result.timings["load"] = time.perf_counter() - started
     result.problems = problems
@@ -344,8 +356,8 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
     pdf = ProspectusJob(recs, today)
     try:
         mark = time.perf_counter()
-        site, config_file = generate(recs, today, folder)
-        result.problems.extend(site.problems.items)
+        site, config_file = generate(recs, today, folder, engine=engine)
+        result.problems.extend((site.problems.strict() if strict else site.problems).items)
         result.pages = len(site.pages)
         sources = {page.path: page.source for page in site.pages}
         del site, recs        # MkDocs needs the memory more than we do from here on
@@ -356,7 +368,7 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
         def build_into(site_dir: Path) -> None:
             mark = time.perf_counter()
             try:
-                messages = engine.build(config_file, site_dir)
+                messages = engines.build(config_file, site_dir, engine)
             finally:
                 result.timings["mkdocs"] = time.perf_counter() - mark
             found = mkdocs_problems(messages, sources)
@@ -380,7 +392,9 @@ def build(root: Path, out: Path, *, today: dt.date | None = None, strict: bool =
             result.published = True
         except _Refused:
             pass
-        except engine.MkDocsFailed as err:
+        except NotASiteFolder as err:
+            result.problems.error(str(out), 0, "", str(err))
+        except engines.MkDocsFailed as err:
             result.problems.error("mkdocs", 0, "", str(err))
         except OSError as err:
             result.problems.error(str(out), 0, "", f"cannot publish the site here: {err}")

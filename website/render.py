@@ -5,7 +5,8 @@ Safe by default. Autoescape is on, and every ``{{ value }}`` also passes through
 punctuation backslash-escaped, so a title ``Maths & Science <KS2>`` or ``*Star* [x]`` shows
 exactly as written. Only values marked safe (Markup) pass through untouched: link targets
 (:func:`url`, :func:`mailto`, the paths of ``pages.Paths``), front-matter values (:func:`meta`),
-macro output, and editors' Markdown bodies (:func:`markdown`), which are Markdown by design.
+macro output, and editors' Markdown bodies (:func:`markdown`), rendered here and sanitised by
+records.markdown (the policy the emails use too).
 
 Formatting for people (British dates, times, money, vocabulary labels) lives here too, as
 filters, memoised: the same dates and names recur across thousands of pages.
@@ -24,7 +25,10 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from records import STRANDS
+from records import STRANDS, Problems
+from records.markdown import to_html
+
+from .links import page_links
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "site"
 HTML_TEMPLATES = TEMPLATES / "html"      # pieces of raw HTML inside the pages (cards, forms)
@@ -54,8 +58,10 @@ def md_text(value: Any) -> Markup:
 
 
 def markdown(value: str | None) -> Markup:
-    """An editor's Markdown body, passed through as Markdown (it is meant to be formatted)."""
-    return Markup((value or "").strip("\n"))
+    """An editor's Markdown body as sanitised HTML (records.markdown: the one policy shared
+    with the emails), in a block of raw HTML that MkDocs passes through as it is."""
+    html = to_html(value).strip("\n")
+    return Markup(f'<div class="tsa-prose">\n{html}\n</div>') if html else Markup("")
 
 
 def meta(value: Any) -> Markup:
@@ -268,9 +274,13 @@ class Renderer:
         self._once: dict[tuple, Markup] = {}
         self.html_env = html_environment(templates / "html")
         self._html_templates: dict[str, jinja2.Template] = {}
+        self.env.filters["markdown"] = self._page_markdown
+        self.problems = Problems()      # found while rendering: links to pages that do not exist
 
-    def bind(self, records: Any, today: dt.date, offer: Any, course_url: Any) -> None:
-        """The build's records as template globals (a Renderer serves one build)."""
+    def bind(self, records: Any, today: dt.date, offer: Any, course_url: Any, *,
+             docs_paths: frozenset | None = None, directory_urls: bool = False) -> None:
+        """The build's records as template globals (a Renderer serves one build); ``docs_paths``:
+        every page and file of the site, for the links in editors' Markdown."""
         from records.offer import facts as course_facts
         from records.urls import page_url
 
@@ -292,7 +302,8 @@ class Renderer:
                             schools=records.schools, courses=records.courses, sles=records.sles)
         self.html_env.globals.update(html_globals)
         self.env.globals.update(html_globals, offer=offer, html=self.html, card=self.card,
-                                sle_card=self.sle_card, jsonld=jsonld)
+                                sle_card=self.sle_card, jsonld=jsonld, docs_paths=docs_paths,
+                                directory_urls=directory_urls, records_root=records.root)
 
     def html(self, name: str, **context: Any) -> Markup:
         """A raw HTML piece (site_templates/site/html/<name>), as one Markdown block."""
@@ -315,6 +326,31 @@ class Renderer:
             self._once[key] = self.html("sle_card.html.j2", s=self.env.globals["sles"][sle_id],
                                         root=root)
         return self._once[key]
+
+    @jinja2.pass_context
+    def _page_markdown(self, context: Any, value: str | None) -> Markup:
+        """:func:`markdown`, with links to other pages (``x.md``) pointing where MkDocs puts
+        them, and a warning for a link to a page that does not exist."""
+        out = markdown(value)
+        page = context.get("page")
+        known = context.get("docs_paths")
+        if page is None or known is None or 'href="' not in out:
+            return out
+
+        def missing(link: str, target: str) -> None:
+            root = context.get("records_root")
+            line = 0
+            if root is not None and page.source:
+                from records.markdown import body_line
+                lines = (value or "").split("\n")
+                first = body_line(Path(root) / page.source, value or "")
+                line = first + next((i for i, text in enumerate(lines) if link in text), 0)
+            self.problems.warning(page.source or page.path, line, "body",
+                                  f"links to {link!r}, but the site has no page {target}; "
+                                  "correct the link or remove it")
+
+        return Markup(page_links(out, page.path, known, context.get("directory_urls", False),
+                                 missing))
 
     def once(self, macro: str, *args: Any) -> Markup:
         """The output of a macro of ``_macros.md.j2`` for these (hashable) arguments, rendered

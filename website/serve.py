@@ -1,104 +1,279 @@
-"""Preview for editors: generate the MkDocs project, serve it with live reload, and regenerate
-the Markdown whenever content/, courses/, site_templates/ or mkdocs.yml change.
+"""Preview for editors: one build per save, only the touched pages, errors shown in the browser.
 
-A polling thread (no extra dependency, works on network drives and in containers) checks the
-files' sizes and modification times every second. On a change it reloads the records; if they
-have errors it prints them and keeps the last good pages, otherwise it rewrites the pages that
-changed, and MkDocs (watching the generated docs folder) rebuilds and reloads the browser.
+The records, templates and mkdocs.yml are watched (inotify where the system has it, else
+polling, through watchdog, which MkDocs already needs). After a save, and a tenth of a second
+without further changes, one rebuild runs:
 
-The calendar feeds are regenerated with the pages; the printable prospectus is not (WeasyPrint
-takes seconds): prospectus.pdf in the preview is a one-page stand-in that says so.
+1. :class:`website.preview.Incremental` reloads the records (only changed files are read),
+   and renders and writes only the pages and feeds whose inputs changed;
+2. MkDocs builds dirty (only the pages whose Markdown was written) with the configuration and
+   theme templates of the first build, kept in memory;
+3. the browsers showing the site reload (MkDocs' own live-reload server).
+
+If the records have errors, nothing is rebuilt: every page is served with an overlay listing
+the problems (file, line, field, how to fix), and it goes away with the save that fixes them.
+
+``--engine zensical`` serves with ``zensical serve`` instead: the same generation on each
+save, Zensical's own rebuild and reload; problems are printed in the terminal only.
+
+The printable prospectus is not made (WeasyPrint takes seconds): prospectus.pdf in the preview
+is a one-page stand-in that says so.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import html
 import logging
 import os
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import click
 
-import records
+from records import Problems
 
 from . import config as site_config
-from .pipeline import generate, today_for
+from .preview import Incremental
 from .render import TEMPLATES
 
 WORK = ".build"                  # the generated MkDocs project, inside the alliance's folder
-POLL_SECONDS = 1.0
+
+_OVERLAY = """<div id="tsa-preview-problems" role="alertdialog" aria-modal="true" \
+aria-labelledby="tsa-preview-title" style="position:fixed;inset:0;z-index:10000;overflow:auto;\
+background:rgba(0,0,0,.72);font:16px/1.5 system-ui,sans-serif"><div style="max-width:60rem;\
+margin:2rem auto;padding:1.5rem 2rem;background:#fff;color:#1a1a1a;border-left:.5rem solid #b00020">\
+<h2 id="tsa-preview-title" style="margin-top:0;color:#b00020">{title}</h2><p>{lead}</p>\
+<ul style="font-family:ui-monospace,monospace;font-size:15px">{items}</ul>\
+<p>This page is the last good preview. The message goes away when you save the fix.</p>\
+</div></div>"""
 
 
-def _signature(paths: list[Path]) -> tuple:
-    """Sizes and modification times of every file under ``paths``: cheap to compare."""
-    seen = []
-    for base in paths:
-        if base.is_file():
-            stat = base.stat()
-            seen.append((str(base), stat.st_size, stat.st_mtime_ns))
-            continue
-        for dirpath, _dirs, files in os.walk(base):
-            for name in files:
-                path = os.path.join(dirpath, name)
-                try:
-                    stat = os.stat(path)
-                except FileNotFoundError:
-                    continue
-                seen.append((path, stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(seen))
+def overlay(problems: Problems) -> str:
+    """The problems as an HTML overlay (every record value escaped)."""
+    errors = problems.errors
+    items = "".join(f"<li>{html.escape(str(p))}</li>" for p in errors)
+    count = len(errors)
+    title = f"{count} error{'' if count == 1 else 's'}: the preview is not up to date"
+    return _OVERLAY.format(title=html.escape(title), items=items,
+                           lead="Fix each problem below (file and line first), then save.")
 
 
-def regenerate(root: Path, folder: Path, today: dt.date | None) -> bool:
-    """Reload the records and rewrite the pages; print problems. True if pages were written."""
-    started = time.perf_counter()
-    recs, problems = records.load(root)
-    for problem in problems:
-        click.echo(str(problem))
-    if problems.errors:
-        click.echo(f"{len(problems.errors)} error(s): the preview keeps the last good pages")
-        return False
-    site, _config = generate(recs, today or today_for(recs.alliance), folder)
-    for problem in site.problems:
-        click.echo(str(problem))
-    click.echo(f"Generated {len(site.pages)} pages in {time.perf_counter() - started:.1f} s")
-    return True
+def _watched(root: Path) -> list[Path]:
+    return [root / "content", root / "courses", TEMPLATES, site_config.BASE_CONFIG]
 
 
-def _watch(root: Path, folder: Path, today: dt.date | None, stop: threading.Event) -> None:
-    watched = [root / "content", root / "courses", TEMPLATES, site_config.BASE_CONFIG]
-    last = _signature(watched)
-    while not stop.wait(POLL_SECONDS):
-        now = _signature(watched)
-        if now != last:
-            last = now
-            try:
-                regenerate(root, folder, today)
-            except Exception as err:            # keep serving; say what went wrong
-                click.echo(f"could not regenerate the pages: {err}")
+def _lasting_env(get_env):
+    """The theme's Jinja environment, made once: its compiled templates and its list of the
+    theme's files (thousands of icons) serve every rebuild, as they cannot change meanwhile."""
+    def make():
+        env = get_env()
+        listed: dict = {}
+        original = env.list_templates
+
+        def list_templates(extensions=None, filter_func=None):
+            # MkDocs passes a new filter function (same code, same config) on every build
+            key = (extensions, getattr(filter_func, "__code__", filter_func))
+            if key not in listed:
+                listed[key] = original(extensions, filter_func)
+            return listed[key]
+        env.list_templates = list_templates
+        return env
+    return make
+
+
+class Preview:
+    """One rebuild per batch of saves: generate what changed, then a dirty MkDocs build."""
+
+    def __init__(self, root: Path, folder: Path, site_dir: Path, today: dt.date | None,
+                 serve_url: str):
+        self.generator = Incremental(root, folder, today)
+        self.site_dir, self.serve_url = site_dir, serve_url
+        self.problems: Problems | None = None       # errors shown in the browser
+        self._config = None
+        self._config_text = ""
+        self.builds = 0
+
+    def _mkdocs_config(self):
+        """MkDocs' configuration, loaded again only when the generated mkdocs.yml changed;
+        its theme's Jinja environment is kept, so templates are compiled once."""
+        from mkdocs.config import load_config
+        path = self.generator.folder / site_config.CONFIG
+        text = path.read_text(encoding="utf-8")
+        if self._config is None or text != self._config_text:
+            config = load_config(str(path), site_dir=str(self.site_dir))
+            config.site_url = self.serve_url
+            config.plugins.on_startup(command="serve", dirty=True)
+            theme = config.theme
+            theme.get_env = functools.lru_cache(maxsize=1)(_lasting_env(theme.get_env))
+            self._config, self._config_text = config, text
+            return config, False
+        return self._config, True
+
+    def rebuild(self) -> None:
+        """Called by the server's build loop, once per batch of changes."""
+        from mkdocs.commands.build import build as mkdocs_build
+        update = self.generator.update()
+        for problem in update.problems:
+            click.echo(str(problem))
+        if not update.ok:
+            self.problems = update.problems
+            click.echo(f"{len(update.problems.errors)} error(s): shown in the browser; "
+                       "the preview keeps the last good pages")
+            return
+        config, dirty = self._mkdocs_config()
+        started = time.perf_counter()
+        try:
+            mkdocs_build(config, serve_url=self.serve_url, dirty=dirty)
+        except Exception as err:              # MkDocs' own failure: show it, keep serving
+            problems = Problems()
+            problems.error("mkdocs", 0, "", str(err))
+            self.problems = problems
+            click.echo(f"MkDocs could not build the preview: {err}")
+            return
+        self.problems = None
+        self.builds += 1
+        click.echo(f"Rebuilt in {update.seconds + time.perf_counter() - started:.2f} s: "
+                   f"{update.rendered} of {update.pages} pages rendered, {update.written} files "
+                   f"written, {'dirty' if dirty else 'full'} MkDocs build")
+
+
+CHANGES = {"created", "modified", "deleted", "moved", "closed"}   # not opened, read, attrib
+
+
+def _server_class():
+    import watchdog.events
+    import watchdog.observers
+    from mkdocs.livereload import LiveReloadServer
+
+    class PreviewServer(LiveReloadServer):
+        """MkDocs' live-reload server, watching with inotify (not a 0.5 s poll) and adding the
+        problems overlay to every page while the records have errors."""
+
+        preview: Preview
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.observer = watchdog.observers.Observer()
+            self.build_delay = 0.1
+
+        def watch(self, path: str, func=None, *, recursive: bool = True) -> None:
+            """Rebuild on changes only: inotify also reports files being opened and read,
+            which every rebuild does."""
+            server = self
+
+            class Handler(watchdog.events.FileSystemEventHandler):
+                def on_any_event(self, event):
+                    if event.is_directory or event.event_type not in CHANGES:
+                        return
+                    with server._rebuild_cond:
+                        server._want_rebuild = True
+                        server._rebuild_cond.notify_all()
+
+            self.observer.schedule(Handler(), path, recursive=recursive)
+            self._watched_paths[path] = 1
+
+        def _inject_js_into_html(self, content, epoch):
+            content = super()._inject_js_into_html(content, epoch)
+            problems = self.preview.problems
+            if problems:
+                marker = content.rfind(b"</body>")
+                marker = len(content) if marker < 0 else marker
+                content = content[:marker] + overlay(problems).encode("utf-8") + content[marker:]
+            return content
+
+    return PreviewServer
 
 
 def serve(root: Path, *, today: dt.date | None = None, host: str = "127.0.0.1",
-          port: int = 8000) -> None:
+          port: int = 8000, engine: str = "mkdocs") -> None:
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    from mkdocs.commands.serve import serve as mkdocs_serve
-
-    root = Path(root)
+    root = Path(root).resolve()
     folder = root / WORK
-    if not regenerate(root, folder, today):
-        raise SystemExit(1)
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(root, folder, today, stop), daemon=True)
-    watcher.start()
+    if engine == "zensical":
+        return _serve_zensical(root, folder, today, host, port)
+    from mkdocs.livereload import _serve_url
+
+    site_dir = Path(tempfile.mkdtemp(prefix="tsa-preview-"))
+    preview = Preview(root, folder, site_dir, today, _serve_url(host, port, "/"))
+    _log_to_terminal()
+    try:
+        server = _server_class()(builder=preview.rebuild, host=host, port=port, root=str(site_dir))
+        server.preview = preview
+        preview.rebuild()
+        if preview.builds == 0 and preview.problems is not None and not site_dir.joinpath(
+                "index.html").exists():
+            raise SystemExit(1)             # nothing good to show yet: fix the records first
+        for path in _watched(root):
+            if path.exists():
+                server.watch(str(path))
+        click.echo(f"Preview: http://{host}:{port}/ (Ctrl+C to stop). Edit content/ or courses/ "
+                   "and the page reloads.")
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+    finally:
+        shutil.rmtree(site_dir, ignore_errors=True)
+
+
+def _log_to_terminal() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)-7s -  %(message)s"))
     logger = logging.getLogger("mkdocs")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    click.echo(f"Preview: http://{host}:{port}/ (Ctrl+C to stop). Edit content/ or courses/ "
-               "and the page reloads.")
+    logging.getLogger("mkdocs.commands.build").setLevel(logging.ERROR)   # the dirty-build note
+
+
+def _serve_zensical(root: Path, folder: Path, today: dt.date | None, host: str, port: int) -> None:
+    """Zensical serves and reloads; this process regenerates the Markdown on each save."""
+    import watchdog.events
+    import watchdog.observers
+
+    generator = Incremental(root, folder, today, engine="zensical")
+    lock = threading.Lock()
+
+    def regenerate() -> bool:
+        with lock:
+            update = generator.update()
+        for problem in update.problems:
+            click.echo(str(problem))
+        if not update.ok:
+            click.echo(f"{len(update.problems.errors)} error(s): the preview keeps the last good pages")
+        return update.ok
+
+    if not regenerate():
+        raise SystemExit(1)
+    timer: list[threading.Timer] = []
+
+    class Handler(watchdog.events.FileSystemEventHandler):
+        def on_any_event(self, event):
+            if event.is_directory:
+                return
+            for old in timer:
+                old.cancel()
+            timer[:] = [threading.Timer(0.1, regenerate)]
+            timer[0].start()
+
+    observer = watchdog.observers.Observer()
+    for path in _watched(root):
+        if path.exists():
+            observer.schedule(Handler(), str(path), recursive=path.is_dir())
+    observer.start()
+    from .engine import zensical_command
     try:
-        mkdocs_serve(str(folder / site_config.CONFIG), dev_addr=f"{host}:{port}",
-                     livereload=True, watch_theme=True)
+        subprocess.run([*zensical_command(), "serve", "--config-file",
+                        str(folder / site_config.CONFIG), "--dev-addr", f"{host}:{port}"],
+                       check=False, cwd=folder)
+    except KeyboardInterrupt:
+        pass
     finally:
-        stop.set()
+        observer.stop()
+        observer.join()

@@ -54,6 +54,20 @@ class Batch:
     variant: Variant
     recipients: tuple[Recipient, ...]
     sender: Sender
+    # set by the send loop: the ledger's batch id and a tag unique to this batch, which the
+    # API providers attach to the request (Mailgun o:tag + v:batch, SendGrid custom_args) so
+    # that a lost answer can be looked up in the provider's events (see accepted())
+    batch_id: int = 0
+    tag: str = ""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What :meth:`Provider.accepted` needs to find one batch in the provider's events."""
+    tag: str
+    batch_id: int
+    since: float                 # Unix time a little before the request was made
+    addresses: tuple[str, ...] = ()   # the batch's readers (normalised), if the provider wants them
 
 
 @dataclass(frozen=True)
@@ -86,10 +100,17 @@ class OutcomeUnknownError(ProviderError):
     """The request may or may not have been delivered (answer lost, read timeout)."""
 
 
+class CannotReconcile(ProviderError):
+    """The provider cannot say afterwards what it accepted (SMTP, outbox, SendGrid without the
+    Email Activity add-on): an unknown batch stays unknown. ``str(err)`` says why, for status."""
+
+
 class Provider(ABC):
     name: str = "provider"
     batch_size: int = 1          # most recipients one send() takes
     has_suppressions: bool = False   # True if suppressions() asks the provider (Mailgun, SendGrid)
+    can_reconcile: bool = False      # True if accepted() may answer (Mailgun; SendGrid with Email Activity)
+    events_kept: float = 0.0         # seconds the provider surely keeps what accepted() reads
 
     @abstractmethod
     def send(self, batch: Batch) -> Mapping[str, str]:
@@ -98,6 +119,12 @@ class Provider(ABC):
     def suppressions(self) -> Iterator[Suppression]:
         """The provider's unsubscribes, bounces and complaints, following pagination."""
         return iter(())
+
+    def accepted(self, lookup: Lookup) -> Mapping[str, str]:
+        """Address -> provider message id of every reader the provider accepted in the batch
+        tagged ``lookup.tag``, from its event log (every page). Raises :class:`CannotReconcile`
+        when the provider cannot tell, a :class:`TransientError` when it cannot tell *now*."""
+        raise CannotReconcile(f"{self.name} cannot say afterwards which messages it took")
 
     def close(self) -> None:
         pass

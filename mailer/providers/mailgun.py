@@ -6,7 +6,10 @@ reader's values go into ``recipient-variables``. With recipient-variables Mailgu
 would see the whole list). Headers are ``h:`` fields and may hold recipient variables too,
 so each reader gets their own ``List-Unsubscribe`` URL and their own ``Message-Id``
 (``h:Message-Id: <%recipient.message_id%>``: the pattern Ghost uses in production; a bare id
-must look like ``local@domain``). ``v:edition`` and ``v:variant`` tag the events.
+must look like ``local@domain``). ``v:edition`` and ``v:variant`` tag the events; the send
+loop's batch tag goes in ``o:tag`` (one tag: Mailgun allows 3 per message, ASCII, 128
+characters) with the ledger's batch id in ``v:batch``, so :meth:`MailgunProvider.accepted`
+can find the batch's ``accepted`` events after a lost answer.
 
 Mailgun answers 200 with one id for the whole request; :meth:`MailgunProvider.send` returns
 that id (without angle brackets) for every reader. The per-reader Message-ID is the
@@ -27,12 +30,13 @@ from urllib.parse import parse_qsl, urlsplit
 from ..mime import _PLACEHOLDER_RE
 from ._http import (BasicAuth, HttpClient, Secret, base_url, batch_recipients, check_values,
                     unique_recipients, used_placeholders)
-from .base import Batch, Provider, RejectedError, Suppression
+from .base import Batch, Lookup, Provider, RejectedError, Suppression, TransientError
 
 DEFAULT_API_URL = "https://api.mailgun.net"      # EU region: https://api.eu.mailgun.net
 MAX_RECIPIENTS = 1000
 MAX_OPTIONS_BYTES = 16 * 1024                    # o:, h:, v:, t: fields together
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribe"), ("bounces", "bounce"), ("complaints", "complaint"))
+EVENTS_PAGE = 300                                # the most the events API returns per page
 MAX_PAGES = 100_000                              # a guard against a paging loop
 NO_TRACKING = (("o:tracking", "no"), ("o:tracking-clicks", "no"), ("o:tracking-opens", "no"))
 
@@ -52,6 +56,8 @@ class MailgunProvider(Provider):
     name = "mailgun"
     batch_size = MAX_RECIPIENTS
     has_suppressions = True
+    can_reconcile = True
+    events_kept = 3 * 86400.0        # "at least 3 days" (the events API's description)
 
     def __init__(self, api_key: str, domain: str, *, api_url: str = "", timeout: float | tuple[float, float] = 30.0,
                  page_size: int = 1000, get_retries: int = 4, backoff: float = 0.5,
@@ -108,6 +114,8 @@ class MailgunProvider(Provider):
         options += [(f"h:{name}", to_mailgun(value)) for name, value in headers.items()]
         options.append(("h:Message-Id", "<%recipient.message_id%>"))
         options += [("v:edition", batch.edition), ("v:variant", variant.key)]
+        if batch.tag:               # unique to the batch: its accepted events can be found by it
+            options += [("o:tag", batch.tag), ("v:batch", str(batch.batch_id))]
         size = sum(len(k.encode()) + len(v.encode()) for k, v in options)
         if size > MAX_OPTIONS_BYTES:
             raise RejectedError(f"mailgun: the o:/h:/v: options come to {size} bytes; Mailgun allows "
@@ -163,3 +171,49 @@ class MailgunProvider(Provider):
                 if next_params == params:
                     break
                 params = next_params
+
+    # --- reconciliation ------------------------------------------------------------------
+
+    def accepted(self, lookup: Lookup) -> Mapping[str, str]:
+        """Readers of the batch Mailgun accepted, from ``GET /v3/{domain}/events`` with
+        ``event=accepted`` and the batch's tag, following ``paging.next`` to an empty page.
+
+        The caller waits the settle time first: Mailgun's events reach its log late, so a
+        page of recent events may still be missing some. Only the path of ``paging.next`` is
+        used, and only under this domain's events (the key never goes to another host)."""
+        path = f"/v3/{self.domain}/events"
+        params: list[tuple[str, str]] | None = [
+            ("begin", f"{lookup.since:.0f}"), ("end", f"{time.time() + 60:.0f}"), ("ascending", "yes"),
+            ("limit", str(EVENTS_PAGE)), ("event", "accepted"), ("tags", lookup.tag)]
+        found: dict[str, str] = {}
+        seen_pages: set[str] = set()
+        for _ in range(MAX_PAGES):
+            data = self._http.get_json(path, params=params)
+            items = data.get("items") if isinstance(data, dict) else None
+            if not items:
+                return found
+            for item in items:
+                self._take_event(item, lookup, found)
+            next_url = (data.get("paging") or {}).get("next") or ""
+            parts = urlsplit(next_url)
+            if not parts.path.startswith(f"/v3/{self.domain}/events") or next_url in seen_pages:
+                raise TransientError(f"mailgun: the events' next page link {next_url[:200]!r} is not "
+                                     "one this mailer follows; the batch stays unknown for now")
+            seen_pages.add(next_url)
+            path, params = parts.path, parse_qsl(parts.query, keep_blank_values=True) or None
+        raise TransientError("mailgun: too many pages of events for one batch")
+
+    @staticmethod
+    def _take_event(item, lookup: Lookup, found: dict[str, str]) -> None:
+        """Keep one accepted event of this batch: its recipient and Mailgun's message id."""
+        if not isinstance(item, dict) or item.get("event") != "accepted":
+            return
+        tags = [str(t).lower() for t in item.get("tags") or []]
+        variables = item.get("user-variables") or {}
+        if lookup.tag.lower() not in tags or str(variables.get("batch", lookup.batch_id)) != str(lookup.batch_id):
+            return
+        recipient = str(item.get("recipient") or "").strip().lower()
+        headers = (item.get("message") or {}).get("headers") or {}
+        message_id = str(headers.get("message-id") or item.get("id") or "").strip().strip("<>")
+        if recipient:
+            found.setdefault(recipient, message_id)

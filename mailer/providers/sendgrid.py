@@ -5,7 +5,10 @@ address), ``substitutions`` carry the reader's values for the placeholders in th
 and content (SendGrid substitutes there, and not in headers), and ``headers`` carry the
 reader's own List-Unsubscribe (and any other variant header), already filled in here.
 ``custom_args`` (per personalization: the spec's top-level ``custom_args`` is a string) tag
-the events with the edition, the variant and the reader's ``message_id``.
+the events with the edition, the variant and the reader's ``message_id``, and with the send
+loop's batch id and tag (``batch``, ``batch_tag``), which :meth:`SendgridProvider.accepted`
+looks up in the Email Activity API after a lost answer (where the account has that add-on;
+SendGrid allows it 6 requests a minute, and answers 429 beyond: retried after Retry-After).
 
 Message-ID: SendGrid uses the Message-ID / smtp-id for its own tracking and does not
 substitute in headers, so no Message-ID is set; the reader's id travels in
@@ -22,7 +25,7 @@ from typing import Callable, Iterator, Mapping
 from ..mime import substitute
 from ._http import (BearerAuth, HttpClient, Secret, base_url, batch_recipients, check_values,
                     unique_recipients, used_placeholders)
-from .base import Batch, Provider, RejectedError, Suppression
+from .base import AuthError, Batch, CannotReconcile, Lookup, Provider, RejectedError, Suppression
 
 DEFAULT_API_URL = "https://api.sendgrid.com"     # EU subusers: https://api.eu.sendgrid.com
 MAX_PERSONALIZATIONS = 1000
@@ -30,6 +33,7 @@ MAX_SUBSTITUTION_BYTES = 10_000                  # per personalization
 PAGE_SIZE = 500                                  # the most SendGrid's suppression lists return
 SUPPRESSION_LISTS = (("unsubscribes", "unsubscribe"), ("bounces", "bounce"), ("spam_reports", "complaint"))
 MAX_PAGES = 100_000
+ACTIVITY_LIMIT = 1000                            # the most /v3/messages returns: a batch's worth
 
 
 def no_tracking() -> dict:
@@ -55,6 +59,8 @@ class SendgridProvider(Provider):
     name = "sendgrid"
     batch_size = MAX_PERSONALIZATIONS
     has_suppressions = True
+    can_reconcile = True         # if the account has Email Activity (a paid add-on): accepted() finds out
+    events_kept = 3 * 86400.0    # kept longer with the add-on; 3 days is what we rely on
 
     def __init__(self, api_key: str, *, api_url: str = "", timeout: float | tuple[float, float] = 30.0,
                  page_size: int = PAGE_SIZE, get_retries: int = 4, backoff: float = 0.5,
@@ -104,6 +110,8 @@ class SendgridProvider(Provider):
                 personalization["headers"] = {k: substitute(v, values) for k, v in headers.items()}
             personalization["custom_args"] = {"edition": batch.edition, "variant": variant.key,
                                               "message_id": str(values["message_id"])}
+            if batch.tag:            # the batch's own tag: its Email Activity can be found by it
+                personalization["custom_args"].update(batch=str(batch.batch_id), batch_tag=batch.tag)
             personalizations.append(personalization)
 
         content = []
@@ -157,3 +165,28 @@ class SendgridProvider(Provider):
                 if len(items) < self.page_size:
                     break
                 offset += len(items)
+
+    # --- reconciliation ------------------------------------------------------------------
+
+    def accepted(self, lookup: Lookup) -> Mapping[str, str]:
+        """Readers of the batch SendGrid processed, from the Email Activity API
+        (``GET /v3/messages``, filtered on the batch's ``batch_tag`` custom argument). A batch
+        holds at most 1,000 readers, the most one answer lists, so one request suffices.
+        Without the Email Activity add-on (or a key allowed to read it) SendGrid refuses:
+        then the batch cannot be reconciled and stays unknown."""
+        query = f"unique_args['batch_tag']=\"{lookup.tag}\""
+        try:
+            data = self._http.get_json("/v3/messages", params={"limit": ACTIVITY_LIMIT, "query": query},
+                                       headers={"Accept": "application/json"})
+        except AuthError as err:
+            raise CannotReconcile(f"SendGrid's Email Activity API is not available to this key ({err}); "
+                                  "it needs the paid Email Activity add-on and a key allowed to read it") from None
+        messages = data.get("messages") if isinstance(data, dict) else None
+        found: dict[str, str] = {}
+        for message in messages or []:
+            if not isinstance(message, dict):
+                continue
+            address = str(message.get("to_email") or "").strip().lower()
+            if address:
+                found.setdefault(address, str(message.get("msg_id") or "").strip())
+        return found

@@ -10,8 +10,9 @@ User and password are URL-decoded (write ``@`` as ``%40``). Certificates are ver
 password is sent only over TLS, or to a server on this machine (a local relay or a test server).
 
 Batches: ``batch_size`` is 1, so every error belongs to exactly one reader and the ledger
-can record each outcome exactly; the connection is kept open across batches (and reopened
-once, transparently, if the server dropped it while idle). A bigger batch also works: its
+can record each outcome exactly (a lost answer after DATA is unknown for that reader only);
+the connection is kept open across batches and reopened at once, transparently, if the
+server dropped it (idle, a per-connection limit, 421, a reset) before the end of a message. A bigger batch also works: its
 readers are sent in turn and the first failure is raised with ``error.accepted`` holding
 the ids of the readers already accepted in that batch.
 
@@ -23,7 +24,9 @@ Replies and faults, per message:
 5xx at RCPT or after the message                        :class:`RejectedError` (this reader)
 5xx at MAIL (sender refused), 530/535, failed AUTH,     :class:`AuthError` (stop: every message would
 no STARTTLS when required, TLS/certificate failure      fail the same way)
-cannot connect, or lost before the message was sent     :class:`TransientError` (reconnect next time)
+lost or 421 before the end of the message              reconnect once and send it again (it cannot
+                                                        have been taken); then :class:`TransientError`
+cannot connect                                          :class:`TransientError` (the loop backs off)
 lost or timed out after the whole message was sent      :class:`OutcomeUnknownError`
 =====================================================  ================================================
 """
@@ -90,6 +93,7 @@ class SmtpProvider(Provider):
         self._conn: smtplib.SMTP | None = None
         self._template: MimeTemplate | None = None
         self._template_key: tuple | None = None
+        self.reconnections = 0           # connections found dropped and reopened (for tests, logs)
 
     @classmethod
     def from_settings(cls, settings, **options) -> "SmtpProvider":
@@ -210,58 +214,71 @@ class SmtpProvider(Provider):
             self._conn = None
 
     def _send_one(self, sender: str, recipient: str, message: bytes) -> None:
+        """One message. A connection that drops (or a server that says 421, closing) before
+        the end-of-data mark went out cannot have taken the message: reconnect once at once
+        and go on. Only a fresh connection failing the same way goes back to the send loop
+        (TransientError: retried with backoff); the rate limit is the loop's, so it holds
+        across reconnections."""
+        for attempt in (0, 1):
+            reused = self._conn is not None
+            try:
+                return self._transaction(sender, recipient, message)
+            except _Dropped as dropped:
+                self._drop(self._conn)
+                self._conn = None
+                self.reconnections += 1
+                if attempt == 0 and reused:
+                    log.info("smtp: %s; reconnecting", dropped)
+                    continue
+                raise self._fail(TransientError(f"smtp: {dropped}")) from None
+
+    def _transaction(self, sender: str, recipient: str, message: bytes) -> None:
         options = []
         if not (sender.isascii() and recipient.isascii()):
             options.append("SMTPUTF8")
-        # MAIL FROM: on a reused connection the server may have dropped us while idle;
-        # nothing has been sent yet, so reconnect once and go on.
-        for attempt in (0, 1):
-            reused = self._conn is not None
-            if self._conn is None:
-                self._conn = self._connect()
-            try:
-                if options and not self._conn.has_extn("smtputf8"):
-                    raise self._fail(RejectedError(f"smtp: {recipient}: the server cannot take a non-ASCII address"))
-                code, reply = self._conn.mail(sender, options)
-                break
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                self._drop(self._conn)
-                self._conn = None
-                if reused and attempt == 0:
-                    log.debug("smtp: the idle connection was closed; reconnecting")
-                    continue
-                raise self._fail(TransientError(f"smtp: connection lost at MAIL FROM: {exc}")) from None
+        if self._conn is None:
+            self._conn = self._connect()
+        if options and not self._conn.has_extn("smtputf8"):
+            raise self._fail(RejectedError(f"smtp: {recipient}: the server cannot take a non-ASCII address"))
+        try:
+            code, reply = self._conn.mail(sender, options)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise _Dropped(f"connection lost at MAIL FROM: {exc}") from None
+        if code == 421:
+            raise _Dropped(f"the server is closing the connection (421 at MAIL FROM: "
+                           f"{reply.decode('utf-8', 'replace')})")
         if code != 250:
             self._rset()
-            if code == 421:
-                self._drop(self._conn)
-                self._conn = None
             raise self._fail(self._reply_error("MAIL FROM", code, reply, recipient))
 
         try:
             code, reply = self._conn.rcpt(recipient)
+            if code == 421:
+                raise _Dropped(f"the server is closing the connection (421 at RCPT TO: "
+                               f"{reply.decode('utf-8', 'replace')})")
             if code not in (250, 251):
                 self._rset()
                 raise self._fail(self._reply_error("RCPT TO", code, reply, recipient))
             code, reply = self._conn.docmd("DATA")
+            if code == 421:
+                raise _Dropped(f"the server is closing the connection (421 at DATA: "
+                               f"{reply.decode('utf-8', 'replace')})")
             if code != 354:
                 self._rset()
                 raise self._fail(self._reply_error("DATA", code, reply, recipient))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self._drop(self._conn)
-            self._conn = None
-            raise self._fail(TransientError(f"smtp: connection lost before the message was sent: {exc}")) from None
+            raise _Dropped(f"connection lost before the message was sent: {exc}") from None
 
         try:
             self._conn.send(_data_payload(message))
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             # The end-of-data mark was not sent, so the server cannot have taken the message.
-            self._drop(self._conn)
-            self._conn = None
-            raise self._fail(TransientError(f"smtp: connection lost while sending the message: {exc}")) from None
+            raise _Dropped(f"connection lost while sending the message: {exc}") from None
         try:
             code, reply = self._conn.getreply()
         except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+            # the whole message went out: the server may have taken it. Unknown for this
+            # reader alone; the next message reconnects.
             self._drop(self._conn)
             self._conn = None
             raise self._fail(OutcomeUnknownError(f"smtp: no answer after the message for {recipient} was sent "
@@ -271,3 +288,7 @@ class SmtpProvider(Provider):
                 self._drop(self._conn)
                 self._conn = None
             raise self._fail(self._reply_error("end of DATA", code, reply, recipient))
+
+
+class _Dropped(Exception):
+    """The connection went away before the end-of-data mark: the message was not taken."""

@@ -74,3 +74,48 @@ document.addEventListener("click", function (event) {
   if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
   target.focus();
 });
+
+/* Zensical only (build --engine zensical): its search dialog lives in a shadow root, out of
+   reach of our stylesheet, with highlighted words in the accent colour (4.25:1 on white), the
+   page path at 45% of the text colour (3.4:1), and a results list that scrolls but cannot take
+   focus. Once the dialog is in the page, a style of our own goes into its shadow root: links'
+   colour for highlights, 70% text for the path (both above 4.5:1 in light and dark), and the
+   scrolling list becomes a named, focusable region. Material's own search is not touched. */
+(function () {
+  "use strict";
+  var css = ":host,dialog{--color-highlight:var(--md-typeset-a-color,#3f51b5)!important}" +
+            "mark,mark u{color:var(--md-typeset-a-color,#3f51b5)!important}" +
+            ".n{color:rgb(var(--color-foreground)/.72)}";
+
+  function fix(root) {
+    if (!root.querySelector("dialog")) return;
+    if (!root.querySelector("style[data-tsa]")) {
+      var style = document.createElement("style");
+      style.setAttribute("data-tsa", "");
+      style.textContent = css;
+      root.appendChild(style);
+    }
+    root.querySelectorAll(".k:not([data-tsa])").forEach(function (list) {
+      list.setAttribute("data-tsa", "");
+      list.setAttribute("tabindex", "0");
+      list.setAttribute("role", "region");
+      list.setAttribute("aria-label", "Search results");
+    });
+  }
+
+  function look() {
+    document.querySelectorAll("body > *").forEach(function (node) {
+      var root = node.shadowRoot;
+      if (root && !root.__tsaObserved) {       // the dialog may come later: watch the root
+        root.__tsaObserved = true;
+        new MutationObserver(function () { fix(root); })
+          .observe(root, { childList: true, subtree: true });
+        fix(root);
+      }
+    });
+  }
+
+  if (!document.querySelector(".md-search__button")) return;     // Material: nothing to do
+  new MutationObserver(look).observe(document.body, { childList: true });
+  look();
+})();

@@ -1,0 +1,128 @@
+"""Board report benchmark: 100,000 subscribers and 5,000 courses, report in HTML and PDF.
+
+    .venv/bin/python bench/bench_report.py [--readers 100000] [--courses 5000] [--keep]
+
+Sets up (not timed) a synthetic alliance (bench/synth.py: 5,000 courses, 1,000 SLEs, 500
+schools), imports 100,000 synthetic subscribers, sends two editions to everyone through the
+ledger (most sent, some failed), records 5,000 provider suppressions and 50,000 evaluations of
+2,000 courses. Then times what `python -m mailer report` does:
+- loading and checking the records,
+- computing the figures (demand against supply, reach, newsletters, evaluations),
+- drawing the six SVG charts, writing the HTML, writing the PDF (WeasyPrint),
+and prints each with the total (target < 10 s) and the peak RSS. Everything is written under
+bench/out/report (git-ignored), removed unless --keep.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import datetime as dt
+import random
+import resource
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from synth import make_alliance, make_subscribers_csv  # noqa: E402
+
+import records  # noqa: E402
+from mailer.importer import Importer, Vocab  # noqa: E402
+from mailer.store import Store  # noqa: E402
+
+END = dt.date(2027, 1, 10)
+# keys the address hashes (mailer/hashing.py); a benchmark's own, never a real one
+os.environ.setdefault("MAILER_SECRET", "benchmark-secret-not-for-production-0123456789")
+
+
+def setup(out: Path, readers: int, courses: int) -> tuple[Path, Path]:
+    root = out / "alliance"
+    make_alliance(root, courses=courses, sles=max(courses // 5, 10), schools=500)
+    csv_path = out / "subscribers.csv"
+    make_subscribers_csv(csv_path, readers)
+    db = out / "mailer.sqlite3"
+    recs, _ = records.load(root)
+    rng = random.Random(5)
+    with Store(db) as store:
+        Importer(store, Vocab.from_records(recs), today=END).import_file(csv_path)
+        rows = [(r[0], r[1], rng.choice(["teaching-assistants", "teachers", "leaders", "friends"]), "")
+                for r in store.conn.execute("SELECT id, address_hash FROM subscribers WHERE consent = 1")]
+        for edition in list(recs.editions)[:2]:
+            store.plan(edition, rows)
+            with store.transaction() as conn:
+                conn.execute("UPDATE ledger SET state = CASE WHEN id % 50 = 0 THEN 'failed' ELSE 'sent' END, "
+                             "updated_at = ? WHERE edition = ?",
+                             (f"{recs.editions[edition].date.isoformat()}T09:00:00Z", edition))
+        hashes = [r[1] for r in rows]
+        store.apply_suppressions([(h, rng.choice(["bounce", "complaint", "unsubscribed"]))
+                                  for h in rng.sample(hashes, 5000)], "provider")
+        evaluated = rng.sample(sorted(recs.courses), min(2000, len(recs.courses)))
+        with store.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO evaluations (course, response_key, submitted_at, rating, change, quote_consent, "
+                "source, imported_at) VALUES (?, ?, ?, ?, ?, ?, 'bench', 'now')",
+                [(c := rng.choice(evaluated), f"k{i}", (END - dt.timedelta(days=rng.randint(0, 360))).isoformat(),
+                  rng.randint(1, 5), f"I will try this in my class ({i})", int(rng.random() < 0.2))
+                 for i in range(50_000)])
+    return root, db
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readers", type=int, default=100_000)
+    parser.add_argument("--courses", type=int, default=5000)
+    parser.add_argument("--keep", action="store_true", help="keep bench/out/report afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a kept set-up")
+    args = parser.parse_args(argv)
+    out = HERE / "out" / "report"
+    if args.reuse and (out / "mailer.sqlite3").exists():
+        root, db = out / "alliance", out / "mailer.sqlite3"
+        shutil.rmtree(out / "board", ignore_errors=True)
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        started = time.perf_counter()
+        root, db = setup(out, args.readers, args.courses)
+        print(f"set-up (not timed): {args.readers:,} subscribers, {args.courses:,} courses, two "
+              f"editions sent, 50,000 evaluations, in {time.perf_counter() - started:.1f} s")
+
+    from mailer.report import build_report
+    from mailer.report_render import write_pdf, write_report
+    timings = []
+    clock = (time.perf_counter(), time.process_time())
+
+    def lap(what: str) -> None:
+        nonlocal clock
+        now = (time.perf_counter(), time.process_time())
+        timings.append((what, now[0] - clock[0], now[1] - clock[1]))
+        clock = (time.perf_counter(), time.process_time())
+
+    recs, problems = records.load(root)
+    lap("load and check the records")
+    with Store(db) as store:
+        report = build_report(recs, store, start=END.replace(year=END.year - 1), end=END)
+    lap("compute the figures")
+    files = write_report(report, out / "board", pdf=False)
+    lap("six SVG charts, HTML, CSV")
+    write_pdf(files["html"], out / "board" / "report.pdf")
+    lap("the PDF (WeasyPrint)")
+    total = sum(t for _, t, _ in timings)
+    print(f"  {'':<32} {'wall':>8} {'CPU':>8}")
+    for what, seconds, cpu in timings:
+        print(f"  {what:<32} {seconds:6.2f} s {cpu:6.2f} s")
+    print(f"  {'(load average now)':<32} {os.getloadavg()[0]:6.1f}")
+    print(f"report total: {total:.2f} s wall, {sum(c for _, _, c in timings):.2f} s CPU (target < 10 s); {len(report.section('evaluations').tables[0].rows):,} "
+          f"courses evaluated; HTML {files['html'].stat().st_size / 1e6:.1f} MB; PDF "
+          f"{(out / 'board' / 'report.pdf').stat().st_size / 1e6:.1f} MB; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    if not args.keep:
+        shutil.rmtree(out, ignore_errors=True)
+    return 0 if total < 10 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The parse cache: each record file's outcome, kept between runs under ``<root>/.cache/``.
+
+An outcome is what reading one file gave: for ``build.py check``, the file's problems
+(cross-references included) and its sessions for the double-booking check (parallel_check.py),
+under a *salt* naming the ids and vocabularies it was checked against; for school files, the
+record and its problems. It is reused while the file's path, size and modification time are
+unchanged, so a re-check after editing one course reads one file. The preview keeps the same
+kind of cache in memory only (``disk=False``), holding whole records.
+
+The cache is safe to delete (it is rebuilt on the next run) and is never trusted across code
+changes: its folder name carries a hash of the records package's source and the library
+versions. Files are split into a few shards by a stable hash of their path, so the workers of
+a parallel check each load and save only their own shards. A read-only tree simply runs
+without a cache.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+FOLDER = ".cache"
+SHARDS = 8
+# A file changed within this many seconds of being read might change again within the same
+# timestamp tick and keep its size: such an outcome is used but not stored ("racy git").
+SETTLE_SECONDS = 2.0
+
+
+@functools.lru_cache(maxsize=1)
+def _code_key() -> str:
+    """Changes when anything that shapes an outcome changes: our code, pydantic, PyYAML."""
+    import pydantic
+    import yaml
+    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}|{yaml.__version__}".encode())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def shard_of(rel: str, shards: int = SHARDS) -> int:
+    return zlib.crc32(rel.encode("utf-8")) % shards
+
+
+class RecordCache:
+    """``get``/``put`` outcomes by relative path, checked against the file's (size, mtime)."""
+
+    def __init__(self, root: Path, kind: str = "records", *, shards: int = SHARDS,
+                 salt: str = "", disk: bool = True):
+        """``salt``: what else the outcomes depend on (a shard saved with another salt is
+        ignored); ``disk``: False keeps the cache in memory only (the preview's)."""
+        self.folder = Path(root) / FOLDER / f"records-{_code_key()}" if disk else None
+        self.kind, self.shards, self.salt = kind, shards, salt
+        self._shards: dict[int, dict[str, tuple]] = {}
+        self._dirty: set[int] = set()
+        self._seen: dict[int, set[str]] = {}
+        self.stamps: dict[str, tuple[int, int]] = {}   # rel -> the stamp it was last read under
+
+    def _shard(self, index: int) -> dict[str, tuple]:
+        shard = self._shards.get(index)
+        if shard is None:
+            shard = {}
+            if self.folder is not None:
+                try:
+                    with open(self.folder / f"{self.kind}-{index}.pickle", "rb") as handle:
+                        salt, shard = pickle.load(handle)
+                    if salt != self.salt:
+                        shard = {}
+                except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError,
+                        TypeError, ImportError):
+                    shard = {}               # missing or damaged: start again
+            self._shards[index] = shard
+            self._seen[index] = set()
+        return shard
+
+    def get(self, rel: str, stamp: tuple[int, int]) -> Any:
+        """The outcome stored for ``rel`` if its stamp (size, mtime_ns) still matches."""
+        index = shard_of(rel, self.shards)
+        shard = self._shard(index)
+        self._seen[index].add(rel)
+        self.stamps[rel] = stamp
+        entry = shard.get(rel)
+        if entry is not None and entry[0] == stamp:
+            return entry[1]
+        return None
+
+    def put(self, rel: str, stamp: tuple[int, int], outcome: Any) -> None:
+        if stamp[1] > (time.time() - SETTLE_SECONDS) * 1e9:
+            return
+        index = shard_of(rel, self.shards)
+        self._shard(index)[rel] = (stamp, outcome)
+        self._seen[index].add(rel)
+        self._dirty.add(index)
+
+    def save(self) -> None:
+        """Write the shards that changed, dropping files not seen in this run (deleted)."""
+        if self.folder is None or not self._dirty:
+            self._dirty.clear()
+            return
+        try:
+            if not self.folder.is_dir():
+                self._forget_old()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for index in sorted(self._dirty):
+                seen = self._seen[index]
+                shard = {rel: entry for rel, entry in self._shards[index].items() if rel in seen}
+                fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "wb") as handle:
+                        pickle.dump((self.salt, shard), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    os.replace(tmp, self.folder / f"{self.kind}-{index}.pickle")
+                except BaseException:
+                    os.unlink(tmp)
+                    raise
+        except OSError:
+            pass                              # a read-only tree: no cache, same answers
+        self._dirty.clear()
+
+    def _forget_old(self) -> None:
+        """Remove caches written by other versions of the code."""
+        for old in self.folder.parent.glob("records-*"):
+            if old != self.folder:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def stamp(file: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(file)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)

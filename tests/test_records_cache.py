@@ -1,0 +1,105 @@
+"""The parse cache under .cache/: reused while a file is unchanged, never a different answer."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import records
+from records import cache as record_cache
+from test_records import COURSE, SLE, make_tree
+
+
+def _age(root: Path, seconds: float = 60) -> None:
+    """Date every file back, as if saved a while ago: the cache stores only settled files."""
+    when = time.time() - seconds
+    for path in root.rglob("*"):
+        if path.is_file() and ".cache" not in path.parts:
+            os.utime(path, (when, when))
+
+
+def _check(root: Path) -> list[str]:
+    return [str(p) for p in records.check(root)[1]]
+
+
+def _cache_files(root: Path) -> list[Path]:
+    return sorted((root / ".cache").rglob("*.pickle"))
+
+
+def test_a_warm_check_gives_the_same_answer_and_sees_an_edit(tmp_path):
+    root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("venue: centre", "venue: centr")})
+    _age(root)
+    first = _check(root)
+    assert first == ["courses/maths-science.md:10: sessions[1].venue: unknown venue 'centr'; "
+                     "did you mean 'centre'?"]
+    assert _cache_files(root), "the outcomes were kept under .cache/"
+    assert _check(root) == first
+    (root / "courses/maths-science.md").write_text(COURSE, encoding="utf-8")      # fixed
+    assert _check(root) == []
+
+
+def test_an_edit_of_the_same_size_within_the_same_second_is_seen(tmp_path):
+    root = make_tree(tmp_path)
+    course = root / "courses/maths-science.md"
+    assert _check(root) == []
+    course.write_text(COURSE.replace("strand: cpd", "strand: cdp"), encoding="utf-8")
+    assert [p.split(":")[0] for p in _check(root)] == ["courses/maths-science.md"]
+
+
+def test_a_new_sle_file_makes_a_reference_known_without_touching_the_course(tmp_path):
+    root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("[zoe-angstrom]",
+                                                                            "[new-person]")})
+    _age(root)
+    assert "unknown SLE 'new-person'" in _check(root)[0]
+    (root / "content/sles/new-person.md").write_text(SLE, encoding="utf-8")
+    assert _check(root) == []
+
+
+def test_a_deleted_or_damaged_cache_is_rebuilt(tmp_path):
+    root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("strand: cpd", "strand: cdp")})
+    _age(root)
+    expected = _check(root)
+    for shard in _cache_files(root):
+        shard.write_bytes(b"not a pickle")
+    assert _check(root) == expected
+    import shutil
+    shutil.rmtree(root / ".cache")
+    assert _check(root) == expected
+
+
+def test_a_read_only_tree_is_checked_without_a_cache(tmp_path):
+    root = make_tree(tmp_path)
+    _age(root)
+    (root / ".cache").write_text("a file where the folder would go", encoding="utf-8")
+    assert _check(root) == []
+    assert records.load(root)[1].items == []
+
+
+def test_code_changes_are_never_answered_from_an_old_cache(tmp_path, monkeypatch):
+    root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("strand: cpd", "strand: cdp")})
+    _age(root)
+    assert len(_check(root)) == 1
+    old = {p.parent.name for p in _cache_files(root)}
+    record_cache._code_key.cache_clear()
+    monkeypatch.setattr(record_cache, "_code_key", lambda: "another-version")
+    assert len(_check(root)) == 1
+    folders = {p.parent.name for p in _cache_files(root)}
+    assert folders == {"records-another-version"} and not old & folders
+
+
+def test_the_parallel_check_shares_the_cache_by_shard(tmp_path, monkeypatch):
+    from records import parallel_check
+    monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    changes = {f"courses/c{i}.md": COURSE.replace("venue: centre", "venue: online")
+               .replace("[zoe-angstrom]", "[]").replace("title: ", f"title: Part {i} of ", 1)
+               for i in range(20)}
+    changes["courses/maths-science.md"] = COURSE.replace("strand: cpd", "strand: cdp")
+    root = make_tree(tmp_path, changes)
+    _age(root)
+    expected = [str(p) for p in records.load(root, cache=False)[1]]
+    assert len(expected) == 1
+    assert _check(root) == expected                     # cold: workers fill their shards
+    assert len(_cache_files(root)) > 2
+    assert _check(root) == expected                     # warm: nothing is stale
+    (root / "courses/maths-science.md").write_text(COURSE, encoding="utf-8")
+    assert _check(root) == []

@@ -1,0 +1,127 @@
+"""`build.py serve`, for real: a server on a free loopback port over a copy of the demo, edited
+as an editor would, read back over HTTP and parsed. (How fast it is: bench/bench_site.py.)"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.site_support import DEMO_TODAY
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = "a-level-maths-network"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """The serve process, its output collected line by line."""
+
+    def __init__(self, root: Path, port: int):
+        self.url = f"http://127.0.0.1:{port}/"
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port",
+             str(port), "--today", DEMO_TODAY.isoformat()],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, start: str, count: int = 1, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(line.startswith(start) for line in self.lines) < count:
+            assert self.process.poll() is None, "\n".join(self.lines)
+            assert time.monotonic() < deadline, "\n".join(self.lines)
+            time.sleep(0.05)
+
+    def page(self, path: str) -> BeautifulSoup:
+        with urllib.request.urlopen(self.url + path, timeout=30) as response:
+            return BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def served(tmp_path):
+    root = tmp_path / "alliance"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "courses", root / "courses")
+    server = Served(root, _free_port())
+    try:
+        server.wait_for_line("Preview: http://")
+        yield root, server
+    finally:
+        server.stop()
+
+
+def _save(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_saved_edit_is_served_after_one_rebuild_and_errors_show_in_the_browser(served):
+    root, server = served
+    course = root / "courses" / f"{COURSE}.md"
+    original = course.read_text(encoding="utf-8")
+    assert server.page(f"courses/{COURSE}.html").select_one("article h1").get_text(strip=True) \
+        == "A level maths network"
+
+    _save(course, original.replace("title: A level maths network",
+                                   "title: A level maths & further maths network"))
+    server.wait_for_line("Rebuilt in", 2)
+    page = server.page(f"courses/{COURSE}.html")
+    assert page.select_one("article h1").get_text(strip=True) == \
+        "A level maths & further maths network", "\n".join(server.lines)
+    assert page.select_one("#tsa-preview-problems") is None
+    rebuilt = [line for line in server.lines if line.startswith("Rebuilt in")]
+    assert len(rebuilt) == 2, server.lines                # the first build and one for the save
+    assert rebuilt[-1].endswith("dirty MkDocs build"), rebuilt          # only what changed
+    rendered, total = map(int, rebuilt[-1].split(": ")[1].split(" pages")[0].split(" of "))
+    assert 1 <= rendered < total, rebuilt
+
+    _save(course, original.replace("strand: cpd", "strand: cdp"))
+    server.wait_for_line("1 error(s): shown in the browser")
+    for path in (f"courses/{COURSE}.html", "index.html"):
+        overlay = server.page(path).select_one("#tsa-preview-problems")
+        assert overlay is not None and overlay["role"] == "alertdialog"
+        items = [li.get_text() for li in overlay.select("li")]
+        assert items == [f"courses/{COURSE}.md:3: strand: 'cdp' is not one of itt, cpd, "
+                         "leadership, school-support, sle, research; did you mean 'cpd'?"]
+
+    _save(course, original)
+    server.wait_for_line("Rebuilt in", 3)
+    page = server.page(f"courses/{COURSE}.html")
+    assert page.select_one("#tsa-preview-problems") is None
+    assert page.select_one("article h1").get_text(strip=True) == "A level maths network"
+
+
+def test_the_overlay_escapes_what_editors_wrote():
+    from records import Problems
+    from website.serve import overlay
+    problems = Problems()
+    problems.error("courses/x.md", 2, "title", "<script>alert(1)</script> & more")
+    html = BeautifulSoup(overlay(problems), "html.parser")
+    assert html.find("script") is None
+    assert html.select_one("li").get_text() == "courses/x.md:2: title: <script>alert(1)</script> & more"

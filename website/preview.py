@@ -1,0 +1,224 @@
+"""The preview's generator: after a save, only the pages the change touches are rendered again.
+
+:class:`Incremental` keeps, between saves, the records' outcomes (a memory cache: only changed
+files are read again), each page's *signature* and Markdown, and each course's calendar
+events. A page's signature is its context reduced to plain values, with every record in it
+replaced by its file and that file's size and modification time. A page whose signature is
+unchanged renders to the same Markdown (templates are pure functions of their context and
+the build's globals), so it is neither rendered nor written; MkDocs' dirty build then rebuilds
+only the files whose modification time moved.
+
+When the build's globals change (the alliance, venues, schools, the templates), every page is
+rendered again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+import records
+from records import Problems
+from records.cache import RecordCache
+
+from . import calendar as feeds
+from . import config as site_config
+from . import pages as site_pages
+from .pipeline import PREVIEW_PROSPECTUS, PROSPECTUS, course_urls, write_files
+from .prospectus import placeholder_pdf
+from .render import TEMPLATES, Renderer
+
+
+@dataclass
+class Update:
+    """What one update did: its problems, and how many pages were rendered and written."""
+
+    problems: Problems
+    pages: int = 0
+    rendered: int = 0
+    written: int = 0
+    seconds: float = 0.0
+    ok: bool = False
+
+
+@dataclass
+class Incremental:
+    root: Path
+    folder: Path                          # the generated MkDocs project
+    today: dt.date | None = None
+    engine: str = "mkdocs"
+    memory: RecordCache = field(init=False)
+    _stamps: dict[str, Any] = field(default_factory=dict)
+    _signatures: dict[str, Any] = field(default_factory=dict)
+    _texts: dict[str, str] = field(default_factory=dict)
+    _events: dict = field(default_factory=dict)
+    _globals: Any = None
+    _renderer: Renderer | None = None
+    _config: Any = None
+    _files: dict | None = None
+    _copied: dict = field(default_factory=dict)
+    _base: tuple = (None, None)
+
+    def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path]) -> int:
+        """Write what differs from the last update (kept in memory: no file is read back),
+        remove what went; the first update writes the folder with pipeline.write_files."""
+        docs = self.folder / site_config.DOCS
+        copied = {rel: self._stamp_of(source) for rel, source in copies.items()}
+        if self._files is None:
+            written = write_files(docs, files, copies)
+        else:
+            written = 0
+            for rel, data in files.items():
+                if self._files.get(rel) != data:
+                    _write(docs / rel, data)
+                    written += 1
+            for rel, source in copies.items():
+                if self._copied.get(rel) != copied[rel]:
+                    _write(docs / rel, source.read_bytes())
+                    written += 1
+            for rel in (self._files.keys() - files.keys()) | (self._copied.keys() - copies.keys()):
+                (docs / rel).unlink(missing_ok=True)
+        self._files, self._copied = files, copied
+        return written
+
+    @staticmethod
+    def _stamp_of(path: Path) -> tuple:
+        try:
+            st = path.stat()
+        except OSError:
+            return ()
+        return (st.st_size, st.st_mtime_ns)
+
+    def _base_config(self) -> dict:
+        """The repository's mkdocs.yml, read again only when it changed."""
+        when = site_config.BASE_CONFIG.stat().st_mtime_ns
+        if self._base[0] != when:
+            self._base = (when, site_config.base_config())
+        return self._base[1]
+
+    def __post_init__(self) -> None:
+        self.root, self.folder = Path(self.root), Path(self.folder)
+        self.memory = RecordCache(self.root, disk=False)
+
+    # --- signatures -------------------------------------------------------------------------
+    def _stamp(self, rel: str) -> Any:
+        """The version of a record file as it was read (taken before reading, so an edit made
+        meanwhile shows as a change next time rather than being missed)."""
+        found = self._stamps.get(rel) or self.memory.stamps.get(rel)
+        if found is None:
+            try:
+                st = os.stat(self.root / rel)
+                found = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                found = ()
+            self._stamps[rel] = found
+        return found
+
+    def signature(self, value: Any, depth: int = 0) -> Any:
+        """``value`` as plain, comparable data; a record stands for its file's version."""
+        if isinstance(value, (str, int, float, bool, type(None), dt.date, dt.time)):
+            return value
+        if isinstance(value, BaseModel):
+            private = getattr(value, "__pydantic_private__", None) or {}
+            path = private.get("_path")
+            if path:
+                return ("record", path, private.get("_id"), self._stamp(path))
+            return (type(value).__name__, tuple(self.signature(v, depth + 1)
+                                                for v in value.__dict__.values()))
+        if depth > 6:
+            return repr(value)
+        if isinstance(value, dict):
+            return tuple((k, self.signature(v, depth + 1)) for k, v in value.items())
+        if isinstance(value, (list, tuple, set, frozenset)):
+            items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+            return tuple(self.signature(v, depth + 1) for v in items)
+        return repr(value)
+
+    def _templates_version(self) -> tuple:
+        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                            for p in TEMPLATES.rglob("*.j2")))
+
+    # --- one update ---------------------------------------------------------------------------
+    def update(self) -> Update:
+        """Reload the records; if they are valid, rewrite the pages that changed."""
+        started = time.perf_counter()
+        self._stamps = {}
+        for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
+            self._stamp(f"content/{shared}")      # before reading them, as the cache does
+        recs, problems = records.load(self.root, memory=self.memory)
+        result = Update(problems)
+        if problems.errors:
+            result.seconds = time.perf_counter() - started
+            return result
+        today = self.today or _today(recs)
+        site = site_pages.site(recs, today)
+        problems.extend(site.problems.items)
+        if site.problems.errors:
+            result.seconds = time.perf_counter() - started
+            return result
+        overall = (today, self.signature(recs.alliance), self.signature(recs.venues),
+                   self.signature(recs.schools), self._templates_version(),
+                   site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
+        if overall != self._globals or self._renderer is None:
+            self._renderer, self._signatures, self._texts = Renderer(), {}, {}
+            self._events = {}
+            self._globals = overall
+        renderer = self._renderer
+        base = self._base_config()
+        # the same globals as a full build; what a page shows of other records (counts, cards,
+        # facts) is in its context, so its signature still says when it must be rendered again
+        renderer.bind(recs, today, site.offer, course_urls(recs, base))
+        renderer._once.clear()            # rows and venue blocks of changed records
+        renderer._memo.clear()
+        texts, signatures = {}, {}
+        for page in site.pages:
+            sig = (page.template, self.signature(page.context))
+            if self._signatures.get(page.path) == sig and page.path in self._texts:
+                texts[page.path] = self._texts[page.path]
+            else:
+                context = dict(page.context, page=page, root=page.root)
+                texts[page.path] = renderer.render(page.template, context)
+                result.rendered += 1
+            signatures[page.path] = sig
+        self._signatures, self._texts = signatures, texts
+        files: dict[str, str | bytes] = dict(texts)
+        files.update(feeds.calendars(recs, today, course_url=course_urls(recs, base),
+                                     memo=self._events,
+                                     token=lambda c: self._stamp(c.path)))
+        files[PROSPECTUS] = _placeholder()
+        result.written = self._sync(files, {a.path: a.source for a in site.assets})
+        config = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base,
+                                              engine=self.engine)
+        if config != self._config:           # dumping YAML costs a tenth of a second
+            if self.engine == "zensical":
+                site_config.zensical_overrides(self.folder, base)
+            site_config.write_config(self.folder, config)
+            self._config = config
+        result.pages, result.ok = len(site.pages), True
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+_PLACEHOLDER: bytes | None = None
+
+
+def _placeholder() -> bytes:
+    global _PLACEHOLDER
+    if _PLACEHOLDER is None:
+        _PLACEHOLDER = placeholder_pdf(PREVIEW_PROSPECTUS)
+    return _PLACEHOLDER
+
+
+def _today(recs) -> dt.date:
+    from .pipeline import today_for
+    return today_for(recs.alliance)
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
