@@ -164,7 +164,7 @@ class EventLog:
 
 
 def sendgrid_query_errors(query: list[tuple[str, str]]) -> list[str]:
-    """What SendGrid documents for ``GET /v3/messages`` (its spec is not in specs/)."""
+    """What SendGrid documents for ``GET /v3/messages`` (its spec is not in tests/specs/)."""
     errors = []
     allowed = {"limit", "query"}
     for name, value in query:

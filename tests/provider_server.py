@@ -1,6 +1,6 @@
 """A loopback stand-in for Mailgun's and SendGrid's HTTP APIs, strict about what it accepts.
 
-Every request is checked against the provider's own OpenAPI description (``specs/``,
+Every request is checked against the provider's own OpenAPI description (``tests/specs/``,
 validated with openapi-core) and against the documented rules the specification cannot
 express (1,000 recipients, Mailgun's 16 KB of options, SendGrid's content order...). A
 request that fails is answered 400 and kept in :attr:`ProviderServer.invalid`: tests assert
@@ -80,10 +80,10 @@ MAILGUN_EVENTS_PAGE_PATH = "/v3/{domain_name}/events/{page_token}"
 
 
 def specs_dir() -> Path:
-    """``$SPECS_DIR``, else the copies kept in the repository's ``specs/``."""
+    """``$SPECS_DIR``, else the copies kept in the repository's ``tests/specs/``."""
     if os.environ.get("SPECS_DIR"):
         return Path(os.environ["SPECS_DIR"])
-    return Path(__file__).resolve().parents[1] / "specs"
+    return Path(__file__).resolve().parent / "specs"
 
 
 _SPEC_CACHE: dict[tuple[str, str], Any] = {}
@@ -102,7 +102,7 @@ def load_spec(provider: str, directory: Path | None = None):
         path = directory / SPEC_FILES[provider]
         if not path.is_file():
             raise FileNotFoundError(f"{path}: the {provider} OpenAPI specification is missing "
-                                    "(kept in the repository, in specs/; SPECS_DIR overrides)")
+                                    "(kept in the repository, in tests/specs/; SPECS_DIR overrides)")
         if path.suffix == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
         else:

@@ -2,8 +2,10 @@
 line, and which built page stands for each kind of page."""
 from __future__ import annotations
 
+
 import datetime as dt
 import importlib.util
+import os
 from pathlib import Path
 
 import records
@@ -67,3 +69,11 @@ def page_kinds(recs: Records, today: dt.date = DEMO_TODAY) -> dict[str, str]:
         "not-found": "404.html",
         **impact,
     }
+
+
+# Debian's Chromium for the browser tests (no browser download works here), and the flags that
+# keep it quiet offline; each browser test file skips itself when it is missing.
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]

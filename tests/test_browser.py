@@ -35,21 +35,17 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.site_support import REPO, demo_records, page_kinds
+from tests.site_support import CHROMIUM, CHROMIUM_ARGS, REPO, demo_records, page_kinds
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
                                "run `bash scripts/setup.sh test`")
 axe_module = pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is not "
                                  "installed: run `bash scripts/setup.sh test`")
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: `bash scripts/setup.sh test` installs Debian's "
                 "chromium (or set CHROMIUM to another build)", allow_module_level=True)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 HEIGHT = 900
 WIDE, NARROW = 1280, 375
 # (width, colour scheme): every page is audited at each

@@ -19,18 +19,16 @@ from mailer.report import build_report
 from mailer.report_render import write_report
 from mailer.store import Store
 from tests import report_support as rs
+from tests.site_support import CHROMIUM, CHROMIUM_ARGS
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
                                "run `bash scripts/setup.sh test`")
 axe_module = pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is not "
                                  "installed: run `bash scripts/setup.sh test`")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: `bash scripts/setup.sh test` installs it",
                 allow_module_level=True)
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
                                                      "wcag22aa"]}, "resultTypes": ["violations"]}
 AXE_SCRIPT = Path(axe_module.__file__).parent / "axe.min.js"

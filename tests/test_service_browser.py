@@ -18,15 +18,13 @@ from mailer.store import Store, address_hash
 from mailer.tokens import PREFERENCES, UNSUBSCRIBE, make_token
 from tests.mailer_support import SECRET
 from tests.service_support import free_port, link_in, start
-from tests.site_support import REPO, load_cli
+from tests.site_support import CHROMIUM, REPO, load_cli
+from tests.site_support import CHROMIUM_ARGS as ARGS
 
 sync_api = pytest.importorskip("playwright.sync_api")
 axe_module = pytest.importorskip("axe_playwright_python")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 AXE_SCRIPT = os.path.join(os.path.dirname(axe_module.__file__), "axe.min.js")
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
                "resultTypes": ["violations"]}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -71,22 +72,27 @@ def test_write_files_rewrites_only_what_changed_and_removes_the_rest(tmp_path):
 
 def test_the_preview_regenerates_after_an_edit(tmp_path):
     from website.preview import Incremental
+
     root = mini(tmp_path)
     folder = tmp_path / "preview"
-    generator = Incremental(root, folder, TODAY)
-    assert generator.update().ok
+    preview = Incremental(root, folder, TODAY)
+    assert preview.update().ok
     page = folder / "docs" / "courses" / "star-workshop.md"
     untouched = folder / "docs" / "courses" / "enquiry-day.md"
     stamp = untouched.stat().st_mtime_ns
     course = root / "courses" / "star-workshop.md"
     course.write_text(course.read_text().replace("Leaders plan together.", "Leaders plan anew."))
-    assert generator.update().ok
+    later = course.stat().st_mtime_ns + 2_000_000_000        # a save the stamps can tell apart
+    os.utime(course, ns=(later, later))
+    update = preview.update()
+    assert update.ok and update.written >= 1
     assert "Leaders plan anew." in page.read_text()
-    assert untouched.stat().st_mtime_ns == stamp
+    assert untouched.stat().st_mtime_ns == stamp             # only what the change touches
 
     course.write_text(course.read_text().replace("strand: leadership", "strand: leadership\ncost: x"))
-    update = generator.update()                                  # an error: keep the last pages
-    assert not update.ok and update.problems.errors
+    os.utime(course, ns=(later + 2_000_000_000,) * 2)
+    update = preview.update()
+    assert not update.ok and update.problems.errors          # an error: keep the last pages
     assert "Leaders plan anew." in page.read_text()
 
 

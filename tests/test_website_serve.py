@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,8 +53,17 @@ class Served:
             time.sleep(0.05)
 
     def page(self, path: str) -> BeautifulSoup:
-        with urllib.request.urlopen(self.url + path, timeout=30) as response:
-            return BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+        # MkDocs' server binds its port in serve(), just after "Preview:" is printed: on a busy
+        # machine the first request can come before it listens
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=30) as response:
+                    return BeautifulSoup(response.read().decode("utf-8"), "html.parser")
+            except urllib.error.URLError as err:
+                if not isinstance(err.reason, ConnectionRefusedError) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -48,7 +48,10 @@ def page_url(docs_path: str, directory_urls: bool = urls.DIRECTORY_URLS) -> str:
 
 
 ZENSICAL_THEME = "zensical-overrides"      # beside the generated mkdocs.yml, for Zensical only
-MATERIAL_ONLY = ["partials/search.html"]   # Material's partial, fixed; Zensical's needs no fix
+# Copies of Material's own partials, fixed for Material (search: a named search box; header and
+# nav: the alliance's name not escaped twice). Zensical's partials differ (its search is a
+# dialog opened from a button in its own header), so it keeps its own.
+MATERIAL_ONLY = ["partials/search.html", "partials/header.html", "partials/nav.html"]
 
 
 def generated_config(records: Records, nav: list, not_in_nav: list[str], today: dt.date,
