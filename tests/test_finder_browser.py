@@ -14,6 +14,7 @@ import functools
 import http.server
 import os
 import random
+import re
 import sys
 import threading
 from pathlib import Path
@@ -146,8 +147,14 @@ READY = "() => document.getElementById('finder').dataset.ready === '1'"
 def shown(page) -> set[str]:
     """The courses listed, after pressing "Show more" until every match is shown."""
     more = page.locator("#finder-show-more")
-    while more.count() and more.is_visible():
+    for _ in range(100):                   # 100 presses show 20,000 cards: a loop means a bug
+        if not (more.count() and more.is_visible()):
+            break
+        assert re.fullmatch(r"Show \d+ more \(\d+ not shown yet\)", more.inner_text()), more.inner_text()
+        assert not more.inner_text().startswith("Show 0 ")
         more.click()
+    else:
+        raise AssertionError("Show more never went away")
     return set(page.evaluate(SHOWN))
 
 
