@@ -22,6 +22,8 @@ HELP = {
     "places": "how many places there are in all (a whole number)",
     "booking": "where to book: an https:// link or mailto:someone@school.example",
     "status": "open, full or cancelled",
+    "places_left": "places still free (0 or more, at most places); 0 shows the course as full",
+    "late_joining": "true or false: once it has started, can people still join?",
     "name": "the full name",
     "school": "a school id (file name in content/schools/)",
     "specialisms": "from the alliance's specialisms, e.g. [maths, send]",
@@ -43,6 +45,9 @@ HELP = {
     "sle.phase": "phases the SLE works in, e.g. [primary]",
     "sle.name": "the SLE's full name",
     "page.title": "the page's title, as it appears in the menu and at the top of the page",
+    "page.nav": "the menu section it sits in: courses, support, train, about or news; "
+                "leave out and the page is reached only by links",
+    "page.order": "its place within the section, smaller first (a whole number)",
 }
 
 

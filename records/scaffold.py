@@ -106,6 +106,10 @@ def _line(text: str, note: str) -> str:
     return f"{text.ljust(COMMENT_AT - 2)}  # {note}"
 
 
+def _optional(note: str) -> str:
+    return f"optional: {note}" if note else "optional"
+
+
 def _fields(kind: str, title: str, ctx: Context) -> list[str]:
     schema = schema_for(kind, ctx.vocabulary)
     required = set(schema.get("required", []))
@@ -121,9 +125,9 @@ def _fields(kind: str, title: str, ctx: Context) -> list[str]:
         elif name in required or (name == "booking" and kind == "course"):
             lines.append(_line(f"{name}: {_value(kind, name, prop, title, ctx)}", note))
         elif isinstance(model.model_fields[name].default, (str, int, float)):
-            lines.append(_line(f"# {name}: {model.model_fields[name].default}", f"optional: {note}"))
+            lines.append(_line(f"# {name}: {model.model_fields[name].default}", _optional(note)))
         else:
-            lines.append(_line(f"# {name}:", f"optional: {note}".rstrip(": ")))
+            lines.append(_line(f"# {name}:", _optional(note)))
     return lines
 
 

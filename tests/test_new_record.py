@@ -75,14 +75,22 @@ def test_new_record_passes_check_as_written(cli, demo, kind, monkeypatch):
     assert title_of(recs, kind, FILES[kind]) == TITLE
 
 
-def test_page_kind_is_explained_until_pages_exist(cli, demo, monkeypatch):
-    if "page" in editor_schemas.files():
-        pytest.skip("pages exist: covered by the test above")
+@pytest.mark.parametrize("kind", AVAILABLE)
+def test_every_field_of_a_new_record_says_what_to_write(cli, demo, kind, monkeypatch):
     monkeypatch.chdir(demo)
-    result = run(cli, "new", "page", "About us")
-    assert result.exit_code == 1
-    assert result.output == ("new: this version has no page records; the kinds are: "
-                             + ", ".join(AVAILABLE) + "\n")
+    assert run(cli, "new", kind, "Spring update", "--today", TODAY).exit_code == 0
+    path = next(p for p in demo.rglob("*spring-update*"))
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# ") and not line.startswith("# yaml-language-server"):
+            field, _, note = line[2:].partition("  # ")
+            assert note.startswith("optional: ") and len(note) > len("optional: ") + 5, line
+
+
+def test_the_menu_sections_a_page_can_name_are_the_ones_the_site_has():
+    from records.field_help import help_for
+    from records.site_records import NAV_SECTIONS
+    words = help_for("page", "nav").split(": ", 1)[1].split(";")[0].replace(" or ", ", ").split(", ")
+    assert words == list(NAV_SECTIONS)
 
 
 def test_never_overwrites(cli, demo, monkeypatch):
