@@ -5,8 +5,8 @@ files are read again), each page's *signature* and Markdown, and each course's c
 events. A page's signature is its context reduced to plain values, with every record in it
 replaced by its file and that file's size and modification time. A page whose signature is
 unchanged renders to the same Markdown (templates are pure functions of their context and
-the build's globals), so it is neither rendered nor written; MkDocs' dirty build then rebuilds
-only the files whose modification time moved.
+the build's globals), so it is neither rendered nor written; the update says which files it
+wrote and removed, and the preview (:mod:`website.live`) builds only those.
 
 When the build's globals change (the alliance, venues, schools, the templates), every page is
 rendered again.
@@ -27,6 +27,7 @@ from records import Problems
 from records.cache import RecordCache
 
 from . import calendar as feeds
+from . import identity, opendata
 from . import config as site_config
 from . import pages as site_pages
 from .pipeline import PREVIEW_PROSPECTUS, PROSPECTUS, course_urls, write_files
@@ -42,6 +43,9 @@ class Update:
     pages: int = 0
     rendered: int = 0
     written: int = 0
+    # the generated files (inside docs/) this update wrote and removed; None: all written
+    changed: set[str] | None = None
+    removed: set[str] = field(default_factory=set)
     seconds: float = 0.0
     ok: bool = False
 
@@ -64,27 +68,29 @@ class Incremental:
     _copied: dict = field(default_factory=dict)
     _base: tuple = (None, None)
 
-    def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path]) -> int:
+    def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path], result: Update) -> None:
         """Write what differs from the last update (kept in memory: no file is read back),
-        remove what went; the first update writes the folder with pipeline.write_files."""
+        remove what went; the first update writes the folder with pipeline.write_files.
+        ``result`` learns which files were written and removed (the preview builds only them)."""
         docs = self.folder / site_config.DOCS
         copied = {rel: self._stamp_of(source) for rel, source in copies.items()}
         if self._files is None:
-            written = write_files(docs, files, copies)
+            result.written, result.changed = write_files(docs, files, copies), None
         else:
-            written = 0
+            changed = set()
             for rel, data in files.items():
                 if self._files.get(rel) != data:
                     _write(docs / rel, data)
-                    written += 1
+                    changed.add(rel)
             for rel, source in copies.items():
                 if self._copied.get(rel) != copied[rel]:
                     _write(docs / rel, source.read_bytes())
-                    written += 1
-            for rel in (self._files.keys() - files.keys()) | (self._copied.keys() - copies.keys()):
+                    changed.add(rel)
+            gone = (self._files.keys() - files.keys()) | (self._copied.keys() - copies.keys())
+            for rel in gone:
                 (docs / rel).unlink(missing_ok=True)
+            result.written, result.changed, result.removed = len(changed), changed, gone - changed
         self._files, self._copied = files, copied
-        return written
 
     @staticmethod
     def _stamp_of(path: Path) -> tuple:
@@ -191,7 +197,15 @@ class Incremental:
                                      memo=self._events,
                                      token=lambda c: self._stamp(c.path)))
         files[PROSPECTUS] = _placeholder()
-        result.written = self._sync(files, {a.path: a.source for a in site.assets})
+        # the same extra files as a full build (pipeline.generate): the open data and the
+        # alliance's colours
+        files[opendata.COURSES_JSON] = opendata.dump(
+            opendata.courses_json(recs, site.offer, course_urls(recs, base)))
+        files[opendata.COURSES_SCHEMA] = opendata.schema_text()
+        css = identity.identity_css(recs.alliance)
+        if css:
+            files[identity.IDENTITY_CSS] = css
+        self._sync(files, {a.path: a.source for a in site.assets}, result)
         config = site_config.generated_config(recs, site.nav, site.not_in_nav, today, base=base,
                                               engine=self.engine)
         if config != self._config:           # dumping YAML costs a tenth of a second

@@ -6,8 +6,9 @@ without further changes, one rebuild runs:
 
 1. :class:`website.preview.Incremental` reloads the records (only changed files are read),
    and renders and writes only the pages and feeds whose inputs changed;
-2. MkDocs builds dirty (only the pages whose Markdown was written) with the configuration and
-   theme templates of the first build, kept in memory;
+2. :class:`website.live.LiveSite` builds only the pages whose Markdown was written (and
+   copies the other files written), with MkDocs' own functions and the configuration, files,
+   nav and theme of the first build kept in memory (a changed mkdocs.yml builds everything);
 3. the browsers showing the site reload (MkDocs' own live-reload server).
 
 If the records have errors, nothing is rebuilt: every page is served with an overlay listing
@@ -22,7 +23,6 @@ is a one-page stand-in that says so.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import html
 import logging
 import os
@@ -38,6 +38,7 @@ import click
 from records import Problems
 
 from . import config as site_config
+from .live import LiveSite
 from .preview import Incremental
 from .render import TEMPLATES
 
@@ -67,56 +68,19 @@ def _watched(root: Path) -> list[Path]:
     return [root / "content", root / "courses", TEMPLATES, site_config.BASE_CONFIG]
 
 
-def _lasting_env(get_env):
-    """The theme's Jinja environment, made once: its compiled templates and its list of the
-    theme's files (thousands of icons) serve every rebuild, as they cannot change meanwhile."""
-    def make():
-        env = get_env()
-        listed: dict = {}
-        original = env.list_templates
-
-        def list_templates(extensions=None, filter_func=None):
-            # MkDocs passes a new filter function (same code, same config) on every build
-            key = (extensions, getattr(filter_func, "__code__", filter_func))
-            if key not in listed:
-                listed[key] = original(extensions, filter_func)
-            return listed[key]
-        env.list_templates = list_templates
-        return env
-    return make
-
-
 class Preview:
-    """One rebuild per batch of saves: generate what changed, then a dirty MkDocs build."""
+    """One rebuild per batch of saves: generate what changed, then build only those pages."""
 
     def __init__(self, root: Path, folder: Path, site_dir: Path, today: dt.date | None,
                  serve_url: str):
         self.generator = Incremental(root, folder, today)
+        self.site = LiveSite(folder / site_config.CONFIG, site_dir, serve_url)
         self.site_dir, self.serve_url = site_dir, serve_url
         self.problems: Problems | None = None       # errors shown in the browser
-        self._config = None
-        self._config_text = ""
         self.builds = 0
-
-    def _mkdocs_config(self):
-        """MkDocs' configuration, loaded again only when the generated mkdocs.yml changed;
-        its theme's Jinja environment is kept, so templates are compiled once."""
-        from mkdocs.config import load_config
-        path = self.generator.folder / site_config.CONFIG
-        text = path.read_text(encoding="utf-8")
-        if self._config is None or text != self._config_text:
-            config = load_config(str(path), site_dir=str(self.site_dir))
-            config.site_url = self.serve_url
-            config.plugins.on_startup(command="serve", dirty=True)
-            theme = config.theme
-            theme.get_env = functools.lru_cache(maxsize=1)(_lasting_env(theme.get_env))
-            self._config, self._config_text = config, text
-            return config, False
-        return self._config, True
 
     def rebuild(self) -> None:
         """Called by the server's build loop, once per batch of changes."""
-        from mkdocs.commands.build import build as mkdocs_build
         update = self.generator.update()
         for problem in update.problems:
             click.echo(str(problem))
@@ -125,10 +89,8 @@ class Preview:
             click.echo(f"{len(update.problems.errors)} error(s): shown in the browser; "
                        "the preview keeps the last good pages")
             return
-        config, dirty = self._mkdocs_config()
-        started = time.perf_counter()
         try:
-            mkdocs_build(config, serve_url=self.serve_url, dirty=dirty)
+            built = self.site.build(update.changed, update.removed)
         except Exception as err:              # MkDocs' own failure: show it, keep serving
             problems = Problems()
             problems.error("mkdocs", 0, "", str(err))
@@ -137,9 +99,12 @@ class Preview:
             return
         self.problems = None
         self.builds += 1
-        click.echo(f"Rebuilt in {update.seconds + time.perf_counter() - started:.2f} s: "
+        what = ("full MkDocs build" if built.full else
+                f"{built.pages} page{'' if built.pages == 1 else 's'} built, "
+                f"{built.copied} copied, {built.removed} removed")
+        click.echo(f"Rebuilt in {update.seconds + built.seconds:.2f} s: "
                    f"{update.rendered} of {update.pages} pages rendered, {update.written} files "
-                   f"written, {'dirty' if dirty else 'full'} MkDocs build")
+                   f"written, {what}")
 
 
 CHANGES = {"created", "modified", "deleted", "moved", "closed"}   # not opened, read, attrib

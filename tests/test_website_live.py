@@ -1,0 +1,132 @@
+"""The preview's build after a save (website.live, driven through serve.Preview as the server
+drives it): an edited course rewrites its own page's HTML and no other course's; a course added
+or removed joins or leaves the finder, the sitemap and the search index; a free page added to a
+section joins the nav on every page. Every page read back from the built folder and parsed."""
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from tests.site_support import DEMO_TODAY
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = "a-level-maths-network"
+OTHERS = ["adaptive-teaching-send", "aspiring-middle-leaders"]
+
+
+@pytest.fixture
+def preview(tmp_path):
+    from website.serve import Preview
+    root = tmp_path / "alliance"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "courses", root / "courses")
+    site = tmp_path / "site"
+    preview = Preview(root, root / ".build", site, DEMO_TODAY, "http://127.0.0.1:8000/")
+    preview.rebuild()
+    assert preview.builds == 1 and preview.problems is None
+    return root, site, preview
+
+
+def _page(site: Path, path: str) -> BeautifulSoup:
+    return BeautifulSoup((site / path).read_text(encoding="utf-8"), "html.parser")
+
+
+def _stamp(path: Path) -> int:
+    return path.stat().st_mtime_ns
+
+
+def _finder_links(site: Path) -> set[str]:
+    cards = _page(site, "courses/index.html").select("#finder-results a[href]")
+    return {a["href"].rsplit("/", 1)[-1] for a in cards}
+
+
+def _search_locations(site: Path) -> set[str]:
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    return {doc["location"].split("#")[0] for doc in index["docs"]}
+
+
+def _nav_titles(page: BeautifulSoup) -> list[str]:
+    return [a.get_text(" ", strip=True) for a in page.select("nav.md-nav--primary a.md-nav__link")]
+
+
+def test_an_edited_course_rewrites_its_page_and_no_other(preview):
+    root, site, preview = preview
+    others = {name: _stamp(site / "courses" / f"{name}.html") for name in OTHERS}
+    before = {name: (site / "courses" / f"{name}.html").read_bytes() for name in OTHERS}
+    course = root / "courses" / f"{COURSE}.md"
+    course.write_text(course.read_text(encoding="utf-8").replace(
+        "title: A level maths network", "title: A level maths & <further> maths network"),
+        encoding="utf-8")
+    preview.rebuild()
+    assert preview.problems is None and preview.builds == 2
+    page = _page(site, f"courses/{COURSE}.html")
+    assert page.select_one("article h1").get_text(strip=True) == \
+        "A level maths & <further> maths network"
+    assert page.title.get_text().startswith("A level maths & <further> maths network")
+    for name in OTHERS:
+        assert _stamp(site / "courses" / f"{name}.html") == others[name], name   # not rewritten
+        assert (site / "courses" / f"{name}.html").read_bytes() == before[name]
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    titles = [html.unescape(d["title"]) for d in index["docs"] if d["location"].startswith(f"courses/{COURSE}.html")]
+    assert "A level maths & <further> maths network" in titles
+    assert "A level maths network" not in titles            # the old entries went
+
+
+def test_a_course_added_then_removed_joins_and_leaves_the_finder_sitemap_and_search(preview):
+    root, site, preview = preview
+    new = root / "courses" / "phonics-refresher.md"
+    text = (root / "courses" / f"{COURSE}.md").read_text(encoding="utf-8")
+    new.write_text(text.replace("title: A level maths network", "title: Phonics refresher")
+                   .replace("facilitators: [lukasz-wisniewski]\n", ""), encoding="utf-8")
+    preview.rebuild()
+    assert preview.problems is None
+    page = _page(site, "courses/phonics-refresher.html")
+    assert page.select_one("article h1").get_text(strip=True) == "Phonics refresher"
+    assert "phonics-refresher.html" in _finder_links(site)
+    assert "phonics-refresher.html" in (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "courses/phonics-refresher.html" in _search_locations(site)
+
+    new.unlink()
+    preview.rebuild()
+    assert preview.problems is None and preview.builds == 3
+    assert not (site / "courses" / "phonics-refresher.html").exists()
+    assert "phonics-refresher.html" not in _finder_links(site)
+    assert f"{COURSE}.html" in _finder_links(site)
+    assert "phonics-refresher.html" not in (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "courses/phonics-refresher.html" not in _search_locations(site)
+
+
+def test_a_free_page_added_to_a_section_joins_the_nav_of_every_page(preview):
+    root, site, preview = preview
+    assert "Our governors" not in _nav_titles(_page(site, f"courses/{COURSE}.html"))
+    (root / "content" / "pages" / "governors.md").write_text(
+        "---\ntitle: Our governors\nsummary: Who governs the alliance.\nnav: about\norder: 50\n"
+        "---\nThe governors meet termly.\n", encoding="utf-8")
+    preview.rebuild()
+    assert preview.problems is None
+    for path in (f"courses/{COURSE}.html", "index.html", f"courses/{OTHERS[0]}.html"):
+        assert "Our governors" in _nav_titles(_page(site, path)), path
+
+
+def test_errors_keep_the_last_good_pages_and_the_fix_builds_again(preview):
+    root, site, preview = preview
+    course = root / "courses" / f"{COURSE}.md"
+    original = course.read_text(encoding="utf-8")
+    before = (site / "courses" / f"{COURSE}.html").read_bytes()
+    course.write_text(original.replace("strand: cpd", "strand: cdp"), encoding="utf-8")
+    preview.rebuild()
+    assert [str(p) for p in preview.problems.errors] == [
+        f"courses/{COURSE}.md:3: strand: 'cdp' is not one of itt, cpd, leadership, "
+        "school-support, sle, research; did you mean 'cpd'?"]
+    assert (site / "courses" / f"{COURSE}.html").read_bytes() == before
+    course.write_text(original.replace("title: A level maths network", "title: Maths network"),
+                      encoding="utf-8")
+    preview.rebuild()
+    assert preview.problems is None
+    assert _page(site, f"courses/{COURSE}.html").select_one("article h1").get_text(strip=True) \
+        == "Maths network"
