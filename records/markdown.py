@@ -16,6 +16,7 @@ Editors are told what was removed, at the line where they wrote it, as warnings 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -301,7 +302,16 @@ def _find(needle: str, lines: list[str], cursor: dict[str, int]) -> int:
 def body_line(path: Path, body: str) -> int:
     """The file's line number of the body's first line (the body follows the front matter)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        st = os.stat(path)
+    except OSError:
+        return 1
+    return _body_line(str(path), st.st_size, st.st_mtime_ns, body)
+
+
+@functools.lru_cache(maxsize=16384)     # the preview asks again on every save
+def _body_line(path: str, size: int, mtime: int, body: str) -> int:
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
     except OSError:
         return 1
     offset = text.rfind(body)

@@ -173,11 +173,24 @@ class Offer:
         role), those sharing a phase and then the strand first, then the soonest."""
         roles = set(course.audience)
         phases = set(course.phase)
+        # ranks: 0 shares the phase and the strand, 1 the phase only, 2 the strand only, 3
+        # neither; the courses are soonest first, so the first `limit` of rank 0 end the search
+        ranked: tuple[list, list, list, list] = ([], [], [], [])
+        for other, other_id, audience, other_phases in self._bookable():
+            if other_id == course.id or not roles & audience:
+                continue
+            shares_phase = not phases or not other_phases or bool(phases & other_phases)
+            ranked[2 * (not shares_phase) + (other.strand != course.strand)].append(other)
+            if len(ranked[0]) >= limit:
+                break
+        return [c for rank in ranked for c in rank][:limit]
 
-        def rank(other: Course) -> tuple:
-            shares_phase = not phases or not other.phase or bool(phases & set(other.phase))
-            return (not shares_phase, other.strand != course.strand)
-
-        candidates = [c for c in self.courses if c.id != course.id
-                      and self.facts[c.id].bookable and roles & set(c.audience)]
-        return sorted(candidates, key=rank)[:limit]     # stable: soonest first within a rank
+    def _bookable(self) -> list[tuple[Course, str, set, set]]:
+        """The bookable courses, soonest first, with their audiences and phases as sets:
+        made once per offer (every full course's page asks for alternatives)."""
+        found = self.__dict__.get("_bookable_sets")
+        if found is None:
+            found = self.__dict__["_bookable_sets"] = [
+                (c, c.id, set(c.audience), set(c.phase)) for c in self.courses
+                if self.facts[c.id].bookable]
+        return found

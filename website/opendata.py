@@ -92,6 +92,32 @@ def courses_json(records: Records, offer: Offer, course_url: Callable[[str], str
     }
 
 
+def courses_json_text(records: Records, offer: Offer, course_url: Callable[[str], str],
+                      memo: dict, token: Callable[[Course], object]) -> str:
+    """``dump(courses_json(...))``, the same text, made of each course's part kept in ``memo``
+    while the course's ``token`` (its file's version) is unchanged: the preview's way, so a
+    save re-encodes one course, not thousands. ``memo`` must be emptied when the alliance,
+    venues or day change."""
+    head = courses_json(records, Offer(offer.today, [], {}), course_url)
+    head["count"] = offer.count()
+    zone = ZoneInfo(records.alliance.timezone)
+    parts = []
+    for c in offer.courses:
+        key = (token(c), course_url(c.id))
+        kept = memo.get(c.id)
+        if kept is None or kept[0] != key:
+            text = json.dumps(course_data(records, c, offer.facts[c.id], course_url(c.id),
+                                          offer.today, zone), ensure_ascii=False, separators=(",", ":"))
+            kept = memo[c.id] = (key, text)
+        parts.append(kept[1])
+    for gone in memo.keys() - {c.id for c in offer.courses}:
+        del memo[gone]
+    text = dump(head)
+    marker = '"courses":[]}'
+    assert text.endswith(marker + "\n")
+    return text[:-len(marker) - 1] + '"courses":[' + ",".join(parts) + "]}\n"
+
+
 def dump(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 

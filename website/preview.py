@@ -13,6 +13,7 @@ rendered again.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -59,6 +60,9 @@ class Incremental:
     memory: RecordCache = field(init=False)
     _stamps: dict[str, Any] = field(default_factory=dict)
     _signatures: dict[str, Any] = field(default_factory=dict)
+    _composites: dict[int, Any] = field(default_factory=dict)
+    _versions: dict[str, Any] = field(default_factory=dict)
+    _json: dict = field(default_factory=dict)
     _texts: dict[str, str] = field(default_factory=dict)
     _events: dict = field(default_factory=dict)
     _globals: Any = None
@@ -134,8 +138,11 @@ class Incremental:
             path = private.get("_path")
             if path:
                 return ("record", path, private.get("_id"), self._stamp(path))
-            return (type(value).__name__, tuple(self.signature(v, depth + 1)
-                                                for v in value.__dict__.values()))
+            return self._composite(value, depth, lambda: value.__dict__.values())
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # a course's facts: the same object on its page, its strand's, the finder's
+            return self._composite(value, depth, lambda: (
+                getattr(value, f.name) for f in dataclasses.fields(value)))
         if depth > 6:
             return repr(value)
         if isinstance(value, dict):
@@ -145,6 +152,33 @@ class Incremental:
             return tuple(self.signature(v, depth + 1) for v in items)
         return repr(value)
 
+    def _composite(self, value: Any, depth: int, parts) -> Any:
+        """An object's signature from its parts, made once per update (the objects live as
+        long as the update, so their ids are not reused meanwhile)."""
+        key = id(value)
+        found = self._composites.get(key)
+        if found is None:
+            found = self._composites[key] = (
+                type(value).__name__, tuple(self.signature(v, depth + 1) for v in parts()))
+        return found
+
+    def _forget_changed(self, renderer: Renderer, recs) -> None:
+        """Drop the renderer's pieces (cards, list rows, memoised filters) of the courses and
+        SLEs whose file changed, came or went since the last update; keep the rest: a card
+        shows its own course and the build's globals only (a change to those renders afresh)."""
+        versions = {record.id: (record.path, self._stamp(record.path))
+                    for kind in (recs.courses, recs.sles) for record in kind.values()}
+        changed = {rid for rid in versions.keys() | self._versions.keys()
+                   if versions.get(rid) != self._versions.get(rid)}
+        self._versions = versions
+        if changed:
+            renderer._once = {key: piece for key, piece in renderer._once.items()
+                              if not (len(key) > 1 and key[0] in _PER_RECORD and key[1] in changed)}
+        paths = {record.path for kind in (recs.courses, recs.sles) for record in kind.values()}
+        renderer._memo = {key: kept for key, kept in renderer._memo.items()
+                          if getattr(kept[0], "path", None) in paths
+                          and kept[0] is _current(recs, kept[0])}
+
     def _templates_version(self) -> tuple:
         return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
                             for p in TEMPLATES.rglob("*.j2")))
@@ -153,7 +187,7 @@ class Incremental:
     def update(self) -> Update:
         """Reload the records; if they are valid, rewrite the pages that changed."""
         started = time.perf_counter()
-        self._stamps = {}
+        self._stamps, self._composites = {}, {}
         for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
             self._stamp(f"content/{shared}")      # before reading them, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
@@ -172,15 +206,14 @@ class Incremental:
                    site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
         if overall != self._globals or self._renderer is None:
             self._renderer, self._signatures, self._texts = Renderer(), {}, {}
-            self._events = {}
+            self._events, self._versions, self._json = {}, {}, {}
             self._globals = overall
         renderer = self._renderer
         base = self._base_config()
         # the same globals as a full build; what a page shows of other records (counts, cards,
         # facts) is in its context, so its signature still says when it must be rendered again
         renderer.bind(recs, today, site.offer, course_urls(recs, base))
-        renderer._once.clear()            # rows and venue blocks of changed records
-        renderer._memo.clear()
+        self._forget_changed(renderer, recs)
         texts, signatures = {}, {}
         for page in site.pages:
             sig = (page.template, self.signature(page.context))
@@ -199,8 +232,9 @@ class Incremental:
         files[PROSPECTUS] = _placeholder()
         # the same extra files as a full build (pipeline.generate): the open data and the
         # alliance's colours
-        files[opendata.COURSES_JSON] = opendata.dump(
-            opendata.courses_json(recs, site.offer, course_urls(recs, base)))
+        files[opendata.COURSES_JSON] = opendata.courses_json_text(
+            recs, site.offer, course_urls(recs, base), self._json,
+            token=lambda c: self._stamp(c.path))
         files[opendata.COURSES_SCHEMA] = opendata.schema_text()
         css = identity.identity_css(recs.alliance)
         if css:
@@ -216,6 +250,15 @@ class Incremental:
         result.pages, result.ok = len(site.pages), True
         result.seconds = time.perf_counter() - started
         return result
+
+
+_PER_RECORD = {"card", "course_item", "sle_card"}     # Renderer._once keys: (kind, record id, ...)
+
+
+def _current(recs, record) -> Any:
+    """The record of the same kind and id in ``recs`` (None if it went)."""
+    kind = recs.courses if record.path.startswith("courses/") else recs.sles
+    return kind.get(record.id)
 
 
 _PLACEHOLDER: bytes | None = None
