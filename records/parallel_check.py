@@ -13,9 +13,7 @@ it loads and saves only its own and an unchanged tree is checked from the cache.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .cache import SHARDS, RecordCache, shard_of, stamp
@@ -111,6 +109,11 @@ def _check_part(part: tuple[Files, list]) -> tuple[int, list[Problem], list[Book
     return _check_stale(_CACHE, *part)
 
 
+def _can_fork() -> bool:
+    import multiprocessing
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def _workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -147,13 +150,15 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     (known, known_problems, bookings), stale_files, stale = _lookup(cache, files)
     count += known
     problems.extend(known_problems)
-    if len(stale) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(stale) < PARALLEL_FROM or workers < 2 or not _can_fork():
         part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
         count += part_count
         problems.extend(part_problems)
         double_bookings(bookings + part_bookings, problems)
         return count, problems
     global _CACHE
+    import multiprocessing                    # here: a re-check of a few files needs no workers
+    from concurrent.futures import ProcessPoolExecutor
     workers = min(workers, SHARDS)
     parts = []
     for i in range(workers):

@@ -269,7 +269,10 @@ Flag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"
 class Fields(BaseModel):
     """A group of fields: unknown ones are kept (and warned about by the loader)."""
 
-    model_config = ConfigDict(extra="allow", frozen=False, arbitrary_types_allowed=True)
+    # defer_build: a model's validator is made when first used, not at import, so a re-check
+    # of one course does not pay for the models of the kinds it does not read
+    model_config = ConfigDict(extra="allow", frozen=False, arbitrary_types_allowed=True,
+                              defer_build=True)
 
 
 class Record(Fields):
