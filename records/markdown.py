@@ -266,12 +266,13 @@ def _chunks(body: str) -> list[tuple[int, str]]:
     return out
 
 
-def body_removals(body: str | None) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=16384)    # the preview checks every body again on each save
+def body_removals(body: str | None) -> tuple[tuple[int, str], ...]:
     """(line within the body, counted from 0; message) for each removal from ``body``."""
     if not body or not _suspect(body):
-        return []
-    return [(start + line, message) for start, text in _chunks(body)
-            for line, message in _chunk_removals(text)]
+        return ()
+    return tuple((start + line, message) for start, text in _chunks(body)
+                 for line, message in _chunk_removals(text))
 
 
 @functools.lru_cache(maxsize=4096)
