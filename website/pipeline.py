@@ -12,6 +12,7 @@ run them separately. Nothing here prints: the command line reports ``Result.prob
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -202,8 +203,12 @@ def course_urls(recs: Records, base: dict | None = None) -> Callable[[str], str]
     directory = site_config.directory_urls(base if base is not None else site_config.base_config())
     site_url = recs.alliance.site_url if recs.alliance.site_url.endswith("/") else \
         recs.alliance.site_url + "/"
-    return lambda course_id: urljoin(
-        site_url, site_config.page_url(str(site_pages.Paths.course(course_id)), directory))
+
+    @functools.lru_cache(maxsize=None)      # asked for each course by every feed and list
+    def url(course_id: str) -> str:
+        return urljoin(site_url, site_config.page_url(str(site_pages.Paths.course(course_id)),
+                                                     directory))
+    return url
 
 
 def generate(recs: Records, today: dt.date, folder: Path, *,

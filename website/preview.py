@@ -61,8 +61,10 @@ class Incremental:
     _stamps: dict[str, Any] = field(default_factory=dict)
     _signatures: dict[str, Any] = field(default_factory=dict)
     _composites: dict[int, Any] = field(default_factory=dict)
+    _composites_before: dict[int, Any] = field(default_factory=dict)
     _versions: dict[str, Any] = field(default_factory=dict)
     _json: dict = field(default_factory=dict)
+    _urls: Any = None
     _texts: dict[str, str] = field(default_factory=dict)
     _events: dict = field(default_factory=dict)
     _globals: Any = None
@@ -131,14 +133,21 @@ class Incremental:
 
     def signature(self, value: Any, depth: int = 0) -> Any:
         """``value`` as plain, comparable data; a record stands for its file's version."""
-        if isinstance(value, (str, int, float, bool, type(None), dt.date, dt.time)):
+        kind = type(value)
+        if kind in _PLAIN:
             return value
         if isinstance(value, BaseModel):
-            private = getattr(value, "__pydantic_private__", None) or {}
+            private = value.__pydantic_private__ or {}
             path = private.get("_path")
             if path:
                 return ("record", path, private.get("_id"), self._stamp(path))
             return self._composite(value, depth, lambda: value.__dict__.values())
+        if kind is list or kind is tuple:
+            return tuple([self.signature(v, depth + 1) for v in value])
+        if kind is dict:
+            return tuple([(k, self.signature(v, depth + 1)) for k, v in value.items()])
+        if isinstance(value, (str, int, float, bool, dt.date, dt.time)):
+            return value
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             # a course's facts: the same object on its page, its strand's, the finder's
             return self._composite(value, depth, lambda: (
@@ -153,14 +162,18 @@ class Incremental:
         return repr(value)
 
     def _composite(self, value: Any, depth: int, parts) -> Any:
-        """An object's signature from its parts, made once per update (the objects live as
-        long as the update, so their ids are not reused meanwhile)."""
+        """An object's signature from its parts, made once: kept with the object (so its id
+        is not reused) while the object is still in use, across updates too. Records and
+        what they hold are not changed once read (an edited file gives new objects)."""
         key = id(value)
         found = self._composites.get(key)
-        if found is None:
-            found = self._composites[key] = (
-                type(value).__name__, tuple(self.signature(v, depth + 1) for v in parts()))
-        return found
+        if found is None or found[0] is not value:
+            found = self._composites_before.get(key)
+            if found is None or found[0] is not value:
+                found = (value, (type(value).__name__,
+                                 tuple(self.signature(v, depth + 1) for v in parts())))
+            self._composites[key] = found
+        return found[1]
 
     def _forget_changed(self, renderer: Renderer, recs) -> None:
         """Drop the renderer's pieces (cards, list rows, memoised filters) of the courses and
@@ -187,7 +200,8 @@ class Incremental:
     def update(self) -> Update:
         """Reload the records; if they are valid, rewrite the pages that changed."""
         started = time.perf_counter()
-        self._stamps, self._composites = {}, {}
+        self._stamps = {}
+        self._composites_before, self._composites = self._composites, {}
         for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
             self._stamp(f"content/{shared}")      # before reading them, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
@@ -207,12 +221,13 @@ class Incremental:
         if overall != self._globals or self._renderer is None:
             self._renderer, self._signatures, self._texts = Renderer(), {}, {}
             self._events, self._versions, self._json = {}, {}, {}
+            self._urls = course_urls(recs, self._base_config())   # the alliance's site_url
             self._globals = overall
         renderer = self._renderer
         base = self._base_config()
         # the same globals as a full build; what a page shows of other records (counts, cards,
         # facts) is in its context, so its signature still says when it must be rendered again
-        renderer.bind(recs, today, site.offer, course_urls(recs, base))
+        renderer.bind(recs, today, site.offer, self._urls)
         self._forget_changed(renderer, recs)
         texts, signatures = {}, {}
         for page in site.pages:
@@ -226,14 +241,14 @@ class Incremental:
             signatures[page.path] = sig
         self._signatures, self._texts = signatures, texts
         files: dict[str, str | bytes] = dict(texts)
-        files.update(feeds.calendars(recs, today, course_url=course_urls(recs, base),
+        files.update(feeds.calendars(recs, today, course_url=self._urls,
                                      memo=self._events,
                                      token=lambda c: self._stamp(c.path)))
         files[PROSPECTUS] = _placeholder()
         # the same extra files as a full build (pipeline.generate): the open data and the
         # alliance's colours
         files[opendata.COURSES_JSON] = opendata.courses_json_text(
-            recs, site.offer, course_urls(recs, base), self._json,
+            recs, site.offer, self._urls, self._json,
             token=lambda c: self._stamp(c.path))
         files[opendata.COURSES_SCHEMA] = opendata.schema_text()
         css = identity.identity_css(recs.alliance)
@@ -252,6 +267,7 @@ class Incremental:
         return result
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
 _PER_RECORD = {"card", "course_item", "sle_card"}     # Renderer._once keys: (kind, record id, ...)
 
 
