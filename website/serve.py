@@ -93,7 +93,8 @@ class Preview:
         finally:
             if enabled:
                 gc.enable()
-        if full:
+        if full:                      # what the last full build froze may be garbage now
+            gc.unfreeze()
             gc.collect()
             gc.freeze()
 
