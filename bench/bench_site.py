@@ -259,6 +259,8 @@ def bench_preview(root: Path, base: Path, today: dt.date, target: float, runs: i
           f"{', '.join(f'{t:.2f}' for t in times)} s")
     verdict(median < target, f"preview rebuild after one saved course {median:.2f} s "
             f"(target < {target} s)")
+    print(f"peak RSS of this process so far (the preview keeps the built site's pages in "
+          f"memory): {peak_mb():.0f} MB", flush=True)
 
 
 def bench_served(root: Path, target: float, runs: int) -> None:
