@@ -130,3 +130,22 @@ def test_errors_keep_the_last_good_pages_and_the_fix_builds_again(preview):
     assert preview.problems is None
     assert _page(site, f"courses/{COURSE}.html").select_one("article h1").get_text(strip=True) \
         == "Maths network"
+
+
+def test_a_warning_is_printed_once_then_counted(preview, capsys):
+    root, site, preview = preview
+    capsys.readouterr()
+    course = root / "courses" / f"{COURSE}.md"
+    original = course.read_text(encoding="utf-8")
+    course.write_text(original + "\nA <marquee>moving</marquee> line.\n", encoding="utf-8")
+    preview.rebuild()
+    first = capsys.readouterr().out.splitlines()
+    warned = [line for line in first if line.startswith(f"courses/{COURSE}.md:") and "warning" in line]
+    assert len(warned) == 1 and "marquee" in warned[0], first
+    other = root / "courses" / f"{OTHERS[0]}.md"
+    other.write_text(other.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    preview.rebuild()
+    second = capsys.readouterr().out.splitlines()
+    assert not [line for line in second if "marquee" in line], second
+    assert "(1 warning as before)" in second, second
+    assert preview.problems is None

@@ -79,6 +79,7 @@ class Preview:
         self.site_dir, self.serve_url = site_dir, serve_url
         self.problems: Problems | None = None       # errors shown in the browser
         self.builds = 0
+        self._printed: set[str] = set()
 
     def rebuild(self) -> None:
         """Called by the server's build loop, once per batch of changes."""
@@ -98,10 +99,21 @@ class Preview:
             gc.collect()
             gc.freeze()
 
+    def _print(self, problems: Problems) -> None:
+        """Every error; a warning only the first time it is seen (thousands of the same
+        warnings after every save would hide what the save changed)."""
+        seen, lines = self._printed, [str(p) for p in problems]
+        for problem, line in zip(problems, lines):
+            if problem.is_error or line not in seen:
+                click.echo(line)
+        again = sum(1 for p, line in zip(problems, lines) if not p.is_error and line in seen)
+        if again:
+            click.echo(f"({again} warning{'' if again == 1 else 's'} as before)")
+        self._printed = set(lines)
+
     def _rebuild(self) -> bool:
         update = self.generator.update()
-        for problem in update.problems:
-            click.echo(str(problem))
+        self._print(update.problems)
         if not update.ok:
             self.problems = update.problems
             click.echo(f"{len(update.problems.errors)} error(s): shown in the browser; "
