@@ -294,6 +294,24 @@ def _keyed(root: Path, rel: str, model: type[Record], problems: Problems, incomp
     return out, {str(key) for key in doc.data}
 
 
+def _keyed_cached(cache: RecordCache | None, root: Path, rel: str, model: type[Record],
+                  problems: Problems, incomplete: list) -> tuple[dict[str, Record], set[str] | None]:
+    """:func:`_keyed` through the parse cache: a region's venues.yml holds hundreds of venues,
+    validated again only when the file changed (a re-check after one course's edit)."""
+    file = root / rel
+    if cache is None or file.is_symlink():
+        return _keyed(root, rel, model, problems, incomplete)
+
+    def read() -> tuple:
+        found, partial = Problems(), []
+        out, ids = _keyed(root, rel, model, found, partial)
+        return out, ids, found.items, partial
+    out, ids, found, partial = _cached(cache, root, file, read)
+    problems.extend(found)
+    incomplete.extend(partial)
+    return out, ids
+
+
 def _board(root: Path, problems: Problems, incomplete: list) -> list[BoardMember]:
     rel = "content/board.yml"
     doc = _yaml_mapping(root, rel, problems, required=False)
@@ -368,18 +386,20 @@ def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, 
 def load_core(root: Path, problems: Problems, *, cache: bool = True,
               memory: RecordCache | None = None) -> Records:
     """The small files every check needs first: alliance, venues, schools, board, audiences.
-    School files go through the parse cache (``cache``, or ``memory`` if given); the shared
-    files are read."""
+    School files, venues.yml and audiences.yml go through the parse cache (``cache``, or
+    ``memory`` if given); the other shared files are read."""
     renamed = misplaced(root, problems)
     incomplete: list[Record] = []
     school_cache = memory or (RecordCache(root, "schools", shards=1) if cache else None)
     schools, school_ids = _schools(root, problems, incomplete, school_cache)
-    if school_cache is not None:
-        school_cache.save()
-    venues, venue_ids = _keyed(root, "content/venues.yml", Venue, problems, incomplete)
-    audiences, audience_ids = _keyed(root, "content/audiences.yml", Audience, problems, incomplete)
+    venues, venue_ids = _keyed_cached(school_cache, root, "content/venues.yml", Venue, problems,
+                                      incomplete)
+    audiences, audience_ids = _keyed_cached(school_cache, root, "content/audiences.yml", Audience,
+                                            problems, incomplete)
     ids = {"content/schools": school_ids, "content/venues.yml": venue_ids,
            "content/audiences.yml": audience_ids}
+    if school_cache is not None:
+        school_cache.save()
     for rel in renamed:                 # e.g. only venues.yaml: its error is reported, once
         ids[rel] = None
     return Records(root=root, alliance=_alliance(root, problems, incomplete), venues=venues,

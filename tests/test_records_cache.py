@@ -55,6 +55,22 @@ def test_a_new_sle_file_makes_a_reference_known_without_touching_the_course(tmp_
     assert _check(root) == []
 
 
+def test_venues_come_from_the_cache_until_the_file_changes(tmp_path):
+    root = make_tree(tmp_path)
+    _age(root)
+    assert _check(root) == []
+    venues = root / "content/venues.yml"
+    text = venues.read_text(encoding="utf-8")
+    recs, problems = records.load(root)
+    assert "centre" in recs.venues and problems.items == []
+    venues.write_text(text.replace("centre:", "center:", 1), encoding="utf-8")
+    found = _check(root)
+    assert found and all("unknown venue 'centre'" in p for p in found), found
+    assert "centre" not in records.load(root)[0].venues
+    venues.write_text(text, encoding="utf-8")
+    assert _check(root) == []
+
+
 def test_a_deleted_or_damaged_cache_is_rebuilt(tmp_path):
     root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("strand: cpd", "strand: cdp")})
     _age(root)
