@@ -2,7 +2,7 @@
 """Benchmark of check, build and preview on a synthetic alliance (not a timed test).
 
     .venv/bin/python bench/bench_site.py [--courses 5000] [--sles N] [--schools N]
-        [--runs 3] [--engines mkdocs,zensical] [--skip build,preview,check] [--profile N]
+        [--runs 3] [--engines mkdocs,zensical] [--skip check,build,preview,served] [--profile N]
         [--keep DIR] [--demo]
 
 Every figure is printed beside its target and the baseline it is measured against, measured
@@ -18,8 +18,12 @@ in the same run, side by side, so a busy machine slows both (read the ratios):
              beside it. With zensical in --engines: Zensical on the same project, cold (fresh
              project folder) and warm (built again, unchanged).
   preview    one saved course to the rebuilt site: the preview's incremental generation plus
-             MkDocs' dirty build, as `build.py serve` runs them: target < 1 s (the demo,
-             --demo: < 0.5 s).
+             its in-memory MkDocs build of the touched pages (serve.Preview.rebuild, as
+             `build.py serve` runs it): target < 1 s (the demo, --demo: < 0.5 s).
+  served     the same, end to end: `build.py serve` in its own process, a course saved, its
+             page polled over HTTP until it shows the edit (watcher, rebuild, server).
+
+Every verdict line ends with the load average (1, 5, 15 minutes) when it was measured.
 
 --profile N prints the N costliest functions of the MkDocs stage (cProfile, by cumulative and
 by own time).
