@@ -68,6 +68,10 @@ def test_an_edited_course_rewrites_its_page_and_no_other(preview):
     assert page.select_one("article h1").get_text(strip=True) == \
         "A level maths & <further> maths network"
     assert page.title.get_text().startswith("A level maths & <further> maths network")
+    # a list row made by a macro on another page: its SLE's page lists the course
+    sle = _page(site, "sles/lukasz-wisniewski.html")
+    rows = [a.get_text(strip=True) for a in sle.select(f"article a[href$='{COURSE}.html']")]
+    assert rows == ["A level maths & <further> maths network"], rows
     for name in OTHERS:
         assert _stamp(site / "courses" / f"{name}.html") == others[name], name   # not rewritten
         assert (site / "courses" / f"{name}.html").read_bytes() == before[name]
@@ -79,26 +83,30 @@ def test_an_edited_course_rewrites_its_page_and_no_other(preview):
 
 def test_a_course_added_then_removed_joins_and_leaves_the_finder_sitemap_and_search(preview):
     root, site, preview = preview
-    new = root / "courses" / "phonics-refresher.md"
+    new = root / "courses" / "summer-phonics-network.md"
+    assert not new.exists() and not (site / "courses" / "summer-phonics-network.html").exists()
+    pages_before = len(preview.site._doc_files())
     text = (root / "courses" / f"{COURSE}.md").read_text(encoding="utf-8")
-    new.write_text(text.replace("title: A level maths network", "title: Phonics refresher")
+    new.write_text(text.replace("title: A level maths network", "title: Summer phonics network")
                    .replace("facilitators: [lukasz-wisniewski]\n", ""), encoding="utf-8")
     preview.rebuild()
     assert preview.problems is None
-    page = _page(site, "courses/phonics-refresher.html")
-    assert page.select_one("article h1").get_text(strip=True) == "Phonics refresher"
-    assert "phonics-refresher.html" in _finder_links(site)
-    assert "phonics-refresher.html" in (site / "sitemap.xml").read_text(encoding="utf-8")
-    assert "courses/phonics-refresher.html" in _search_locations(site)
+    page = _page(site, "courses/summer-phonics-network.html")
+    assert page.select_one("article h1").get_text(strip=True) == "Summer phonics network"
+    assert "summer-phonics-network.html" in _finder_links(site)
+    assert "summer-phonics-network.html" in (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "courses/summer-phonics-network.html" in _search_locations(site)
+    assert len(preview.site._doc_files()) == pages_before + 1
 
     new.unlink()
     preview.rebuild()
     assert preview.problems is None and preview.builds == 3
-    assert not (site / "courses" / "phonics-refresher.html").exists()
-    assert "phonics-refresher.html" not in _finder_links(site)
+    assert not (site / "courses" / "summer-phonics-network.html").exists()
+    assert len(preview.site._doc_files()) == pages_before
+    assert "summer-phonics-network.html" not in _finder_links(site)
     assert f"{COURSE}.html" in _finder_links(site)
-    assert "phonics-refresher.html" not in (site / "sitemap.xml").read_text(encoding="utf-8")
-    assert "courses/phonics-refresher.html" not in _search_locations(site)
+    assert "summer-phonics-network.html" not in (site / "sitemap.xml").read_text(encoding="utf-8")
+    assert "courses/summer-phonics-network.html" not in _search_locations(site)
 
 
 def test_a_free_page_added_to_a_section_joins_the_nav_of_every_page(preview):

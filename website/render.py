@@ -272,6 +272,7 @@ class Renderer:
         self.env.filters["venue_names"] = self._memoised("venue_names", venue_names)
         self.env.globals["once"] = self.once
         self._once: dict[tuple, Markup] = {}
+        self._tables: dict[str, dict] = {}
         self.html_env = html_environment(templates / "html")
         self._html_templates: dict[str, jinja2.Template] = {}
         self.env.filters["markdown"] = self._page_markdown
@@ -298,8 +299,17 @@ class Renderer:
             return opendata.script_json(opendata.course_jsonld(records, course, today, course_url(course.id)))
 
         html_globals = dict(alliance=records.alliance, today=today, strands=STRANDS,
-                            to=Paths, href=href, facts=facts, all_venues=records.venues,
-                            schools=records.schools, courses=records.courses, sles=records.sles)
+                            to=Paths, href=href, facts=facts)
+        # The record tables macros read are the same dict objects from one bind to the next,
+        # refilled: Jinja keeps an imported template's module (_macros.md.j2) with the globals
+        # it was made with, so a Renderer bound again (the preview, after a save) would
+        # otherwise show a macro the records of its first build.
+        for name, table in (("all_venues", records.venues), ("schools", records.schools),
+                            ("courses", records.courses), ("sles", records.sles)):
+            live = self._tables.setdefault(name, {})
+            live.clear()
+            live.update(table)
+            html_globals[name] = live
         self.html_env.globals.update(html_globals)
         self.env.globals.update(html_globals, offer=offer, html=self.html, card=self.card,
                                 sle_card=self.sle_card, jsonld=jsonld, docs_paths=docs_paths,
