@@ -105,6 +105,7 @@ class LiveSite:
         for file in doc_files:
             self._build_page(file)
         self._validate(doc_files)
+        self._release(doc_files)
         config.plugins.on_post_build(config=config)
         self._config_text = text
         return Outcome(full=True, pages=len(doc_files))
@@ -160,6 +161,7 @@ class LiveSite:
                 if template.startswith("sitemap"):
                     _build_theme_template(template, state["env"], files, config, state["nav"])
         self._validate(pages)
+        self._release(pages)
         config.plugins.on_post_build(config=config)      # the search index, from kept entries
         return outcome
 
@@ -183,6 +185,13 @@ class LiveSite:
         level = state["config"].validation.links.anchors
         for file in doc_files:
             file.page.validate_anchor_links(files=state["files"], log_level=level)
+
+    @staticmethod
+    def _release(doc_files) -> None:
+        """A built page's HTML is not needed again (its title, links and anchors are kept;
+        a save reads and renders the page afresh): thousands of them held hundreds of MB."""
+        for file in doc_files:
+            file.page.content = None
 
     def _forget(self, urls: list[str]) -> None:
         """Drop the search entries of pages about to be built again (or gone): building a page
