@@ -176,8 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         q = figures["query"]
         print(f"opened with ?role=...: {q['wire'] / 1024:.0f} KB over the wire (search index aside), "
               f"answer shown after {q['seconds']:.1f} s")
-        print(f"filter change to next paint: median {statistics.median(times):.1f} ms, worst "
-              f"{max(times):.1f} ms over {len(times)} changes (target < {REPAINT_TARGET} ms)")
+        ninetieth = statistics.quantiles(times, n=10)[-1]
+        print(f"filter change to next paint: median {statistics.median(times):.1f} ms, 90th "
+              f"percentile {ninetieth:.1f} ms, worst {max(times):.1f} ms over {len(times)} changes "
+              f"(target < {REPAINT_TARGET} ms); load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")
         ok = figures["wire"] < FIRST_RENDER_TARGET and max(times) < REPAINT_TARGET
         print("targets met" if ok else "TARGET MISSED")
         return 0 if ok else 1

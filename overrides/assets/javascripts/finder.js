@@ -13,7 +13,8 @@
    ones; until then a filter shows "Finding courses...", never a partial answer.
 
    Speed at 5,000 cards: the cards' values are read once, when they arrive; a change then
-   only compares strings and puts the matching cards (at most `limit` of them) in the list.
+   only compares strings and puts the matching cards in the list: at most `limit` of them
+   (50, and 50 more at each "Show more"), as laying out cards is what a repaint costs.
    The others are kept out of the document, not hidden in it: each card holds links, and with
    thousands of links in the page every history.replaceState took 50-100 ms (Chromium
    re-resolves every relative link when the address changes), more than a repaint's budget. */
@@ -29,7 +30,7 @@
     this.fields = Array.prototype.filter.call(form.elements, function (e) { return e.name; });
     this.names = this.fields.map(function (e) { return e.name; });
     this.loading = !!form.dataset.more;
-    this.step = parseInt(form.dataset.page || "100", 10);   // cards shown at most, at first
+    this.step = parseInt(form.dataset.page || "50", 10);   // cards shown at most, at first
     this.limit = this.step;
     this.moreButton = document.getElementById(form.dataset.showMore);
     this.read();
