@@ -118,7 +118,8 @@ def measure(url: str, runs: int) -> dict:
             return sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in requests)
         html = next(r for r in before if r.url.split("?")[0] == url.split("?")[0])
         fcp = page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime")
-        cards = page.evaluate("document.querySelectorAll('#finder-results > li').length")
+        cards = page.evaluate("parseInt(document.getElementById('finder-count').textContent, 10)")
+        in_page = page.evaluate("document.querySelectorAll('#finder-results > li').length")
         role = page.evaluate("document.querySelector('#f-role option:nth-child(2)').value")
         phase = page.evaluate("document.querySelector('#f-phase option:nth-child(2)').value")
         term = page.evaluate("document.querySelector('#f-term option:nth-child(3)').value")
@@ -132,7 +133,7 @@ def measure(url: str, runs: int) -> dict:
                    "late": [(r.url.rsplit("/", 1)[-1], wire([r])) for r in after]}
         browser.close()
     return {**figures,
-            "fcp": fcp, "cards": cards, "times": times, "all_loaded": all_loaded,
+            "fcp": fcp, "cards": cards, "in_page": in_page, "times": times, "all_loaded": all_loaded,
             "query": query_figures(browser_args=CHROMIUM_ARGS, url=url + "?role=" + role)}
 
 
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         httpd.shutdown()
         raw = (site / "courses/index.html").stat().st_size
         times = figures["times"]
-        print(f"finder: {figures['cards']} cards; HTML {raw / 1024:.0f} KB raw, "
+        print(f"finder: {figures['cards']} courses, {figures['in_page']} cards in the page at once; HTML {raw / 1024:.0f} KB raw, "
               f"{figures['html_wire'] / 1024:.0f} KB gzipped")
         print(f"first render: {figures['requests']} requests, {figures['wire'] / 1024:.0f} KB over "
               f"the wire (target < {FIRST_RENDER_TARGET // 1024} KB); first contentful paint "
@@ -175,8 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         q = figures["query"]
         print(f"opened with ?role=...: {q['wire'] / 1024:.0f} KB over the wire (search index aside), "
               f"answer shown after {q['seconds']:.1f} s")
-        print(f"filter change to next paint: median {statistics.median(times):.1f} ms, worst "
-              f"{max(times):.1f} ms over {len(times)} changes (target < {REPAINT_TARGET} ms)")
+        ninetieth = statistics.quantiles(times, n=10)[-1]
+        print(f"filter change to next paint: median {statistics.median(times):.1f} ms, 90th "
+              f"percentile {ninetieth:.1f} ms, worst {max(times):.1f} ms over {len(times)} changes "
+              f"(target < {REPAINT_TARGET} ms); load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores")
         ok = figures["wire"] < FIRST_RENDER_TARGET and max(times) < REPAINT_TARGET
         print("targets met" if ok else "TARGET MISSED")
         return 0 if ok else 1

@@ -13,8 +13,11 @@
    ones; until then a filter shows "Finding courses...", never a partial answer.
 
    Speed at 5,000 cards: the cards' values are read once, when they arrive; a change then
-   only compares strings and flips `hidden` on the cards whose state changed. The cards are
-   laid out lazily (content-visibility in alliance.css), so showing thousands costs little. */
+   only compares strings and puts the matching cards in the list: at most `limit` of them
+   (50, and 50 more at each "Show more"), as laying out cards is what a repaint costs.
+   The others are kept out of the document, not hidden in it: each card holds links, and with
+   thousands of links in the page every history.replaceState took 50-100 ms (Chromium
+   re-resolves every relative link when the address changes), more than a repaint's budget. */
 (function () {
   "use strict";
 
@@ -27,21 +30,22 @@
     this.fields = Array.prototype.filter.call(form.elements, function (e) { return e.name; });
     this.names = this.fields.map(function (e) { return e.name; });
     this.loading = !!form.dataset.more;
-    this.step = parseInt(form.dataset.page || "200", 10);   // cards shown at most, at first
+    this.step = parseInt(form.dataset.page || "50", 10);   // cards shown at most, at first
     this.limit = this.step;
     this.moreButton = document.getElementById(form.dataset.showMore);
     this.read();
   }
 
-  Finder.prototype.read = function () {
+  Finder.prototype.read = function (cards) {
     var names = this.names;
-    this.items = Array.prototype.map.call(this.list.children, function (card) {
+    this.items = Array.prototype.map.call(cards || this.list.children, function (card) {
       var values = {};
       names.forEach(function (name) {
         values[name] = (card.getAttribute("data-" + name) || "").split(" ");
       });
-      return { card: card, values: values, shown: !card.hidden };
+      return { card: card, values: values };
     });
+    this.displayed = Array.prototype.slice.call(this.list.children);   // what the page shows now
   };
 
   /* The page that holds every card: fetched, its cards moved into this page's list. */
@@ -53,13 +57,13 @@
     }).then(function (text) {
       var page = new DOMParser().parseFromString(text, "text/html");
       var all = page.getElementById(form.dataset.moreList);
-      var cards = document.createDocumentFragment();
-      while (all.firstElementChild) cards.appendChild(document.adoptNode(all.firstElementChild));
-      self.list.replaceChildren(cards);
+      var cards = Array.prototype.slice.call(all.children).map(function (card) {
+        return document.adoptNode(card);            // kept out of the page until shown
+      });
       var note = document.getElementById(form.dataset.moreNote);
       if (note) note.hidden = true;
       self.loading = false;
-      self.read();
+      self.read(cards);
       self.list.hidden = false;
       self.apply();
       form.dataset.ready = "1";
@@ -89,19 +93,16 @@
     }
     // At most `limit` matching cards are displayed (the rest behind "Show more"): laying out
     // thousands of cards is what makes a repaint slow, not choosing them.
+    var display = [];
     for (var i = 0; i < this.items.length; i++) {
       var item = this.items[i], match = true;
       for (var k = 0; k < keys.length && match; k++) {
         var values = item.values[keys[k]];
         match = values.indexOf(wanted[keys[k]]) >= 0 || values.indexOf("*") >= 0;
       }
-      if (match) shown++;
-      var display = match && shown <= this.limit;
-      if (display !== item.shown) {
-        item.card.hidden = !display;
-        item.shown = display;
-      }
+      if (match && ++shown <= this.limit) display.push(item.card);
     }
+    this.show(display);
     this.announce(shown, keys.length > 0);
     if (this.moreButton) {
       var left = shown - Math.min(shown, this.limit);
@@ -109,6 +110,17 @@
       this.moreButton.textContent = "Show " + Math.min(left, this.step) + " more (" + left + " not shown yet)";
     }
     return wanted;
+  };
+
+  /* The list holds exactly `cards`, in order; unchanged when they are the ones shown already. */
+  Finder.prototype.show = function (cards) {
+    var same = cards.length === this.displayed.length && cards.every(function (card, i) {
+      return card === this.displayed[i];
+    }, this);
+    if (same) return;
+    cards.forEach(function (card) { card.hidden = false; });
+    this.list.replaceChildren.apply(this.list, cards);
+    this.displayed = cards;
   };
 
   Finder.prototype.announce = function (shown, filtered) {
