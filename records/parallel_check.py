@@ -19,7 +19,7 @@ from pathlib import Path
 from .cache import SHARDS, RecordCache, shard_of, stamp
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
-from .tree import Records, add_documents, load_core, load_tree, markdown_files
+from .tree import MARKDOWN_KINDS, Records, add_documents, load_core, load_tree, markdown_files
 
 PARALLEL_FROM = 1500          # Markdown files; below this, starting processes costs more than it saves
 
@@ -159,6 +159,8 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     global _CACHE
     import multiprocessing                    # here: a re-check of a few files needs no workers
     from concurrent.futures import ProcessPoolExecutor
+    for model in MARKDOWN_KINDS.values():     # validators made once, before the fork, not in
+        model.model_rebuild()                 # each worker (the models are built on first use)
     workers = min(workers, SHARDS)
     parts = []
     for i in range(workers):
