@@ -113,7 +113,7 @@ class LiveSite:
     # --- what a save touched ---------------------------------------------------------------
     def _partial(self, written: set[str], removed: set[str]) -> Outcome:
         from mkdocs.commands.build import _build_theme_template, _populate_page
-        from mkdocs.structure.files import File, set_exclusions
+        from mkdocs.structure.files import File, InclusionLevel, set_exclusions
         from mkdocs.structure.pages import Page
 
         state = self._state
@@ -144,8 +144,9 @@ class LiveSite:
             state.pop("doc_files", None)
         doc_files = self._doc_files()
         shown = set(doc_files)
-        for file in files:                         # copies first: a page may show an image
-            if file.src_uri in written and not file.is_documentation_page():
+        for rel in sorted(written):                # copies first: a page may show an image
+            file = files.get_file_from_path(rel)
+            if not file.is_documentation_page() and InclusionLevel.is_in_serve(file.inclusion):
                 file.copy_file()
                 outcome.copied += 1
         pages = [file for file in pages if file in shown]
