@@ -278,6 +278,9 @@ class Record(Fields):
     _id: str = PrivateAttr(default="")
     _path: str = PrivateAttr(default="")
     _source: Any = PrivateAttr(default=None)   # the parsed YAML, to find a field's line
+    # a Markdown record's (line, message) for each part of its body the policy removes,
+    # worked out once when its file is read (markdown.body_problems)
+    _body_warnings: Any = PrivateAttr(default=None)
 
     # Read the private attributes straight from pydantic's slot: `self._id` goes through
     # BaseModel.__getattr__ (about 4 µs a time, 30x slower), and the website reads ids of
