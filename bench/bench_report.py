@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
               f"editions sent, 50,000 evaluations, in {time.perf_counter() - started:.1f} s")
     if args.cold:
         shutil.rmtree(root / ".cache", ignore_errors=True)
-    cache = "warm parse cache" if list((root / ".cache").glob("records-*/documents-*.pickle")) \
-        else "no parse cache"
+    from records.cache import RecordCache
+    folder = RecordCache(root, "documents").folder        # this code version's cache
+    cache = "warm parse cache" if list(folder.glob("documents-*.pickle")) else "no parse cache"
     files, timings, total = timed_report(root, db, out / "board", worker=not args.in_process)
     print(f"  {'stage':<34} {'wall':>8} {'CPU':>8}  process")
     for what, seconds, cpu, where in timings:
