@@ -176,7 +176,8 @@ def _check_course(c: _Checker, course: Course) -> None:
     c.vocab(course, "audience", getattr(course, "audience", []), "roles")
     c.vocab(course, "phase", getattr(course, "phase", []), "phases")
     for i, session in enumerate(getattr(course, "sessions", [])):
-        c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
+        if getattr(session, "venue", None) is not None:     # a partial session may have none
+            c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
     for i, sle_id in enumerate(getattr(course, "facilitators", [])):
         c.ref(course, ("facilitators", i), sle_id, c.sle_ids, "SLE")
 
