@@ -20,6 +20,7 @@ from records.offer import Offer, easter, facts, term_of
 from tests.site_support import DEMO_TODAY, REPO, demo_records, load_cli
 from tests.treebuilder import course, load_ok, session, write_tree
 from website import opendata, pages, pipeline
+from website.prospectus import prospectus_context
 
 TODAY = dt.date(2027, 1, 10)
 FORMAT = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -183,12 +184,18 @@ def test_every_count_on_the_demo_site_agrees(demo_site):
     finder = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
     data = json.loads((demo_site / "courses.json").read_text())
     total = offer.count()
-    assert total == len([c for c in recs.courses.values() if c.last_date >= DEMO_TODAY])
+    going_ahead = [c for c in recs.courses.values() if c.last_date >= DEMO_TODAY and c.status != "cancelled"]
+    cancelled = [c for c in recs.courses.values() if c.last_date >= DEMO_TODAY and c.status == "cancelled"]
+    assert total == len(going_ahead) and cancelled             # the demo has one of each kind
     assert f"{total} upcoming courses" in home.select_one("section.tsa-route").get_text()
     assert home.find("a", string=f"All {total} upcoming courses") is not None
     assert finder.select_one("#finder-count").get_text() == f"{total} upcoming courses"
     assert len(finder.select("#finder-results > li")) == total
-    assert data["count"] == len(data["courses"]) == total
+    assert data["count"] == total
+    assert sorted(c["id"] for c in data["courses"] if c["status"] == "cancelled") == sorted(c.id for c in cancelled)
+    assert len(data["courses"]) == total + len(cancelled)    # listed, so that those who booked learn of it
+    cover = prospectus_context(recs, DEMO_TODAY)
+    assert cover["offer_count"] == total
     for strand in records.STRANDS:
         page = BeautifulSoup((demo_site / f"strands/{strand}.html").read_text(), "html.parser")
         assert len(page.select("li.tsa-card")) == offer.count(strand)
@@ -204,7 +211,7 @@ def test_without_javascript_the_finder_lists_every_upcoming_course(demo_site):
     finder = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
     assert finder.select_one("form.tsa-filters").has_attr("hidden")
     ids = [Path(li.h3.a["href"]).stem for li in finder.select("#finder-results > li")]
-    assert sorted(ids) == sorted(c.id for c in recs.upcoming(DEMO_TODAY))
+    assert sorted(ids) == sorted(c.id for c in recs.upcoming(DEMO_TODAY) if c.status != "cancelled")
     assert not any(li.has_attr("hidden") for li in finder.select("#finder-results > li"))
 
 
