@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import unquote
 import re
 from pathlib import Path
 
@@ -328,3 +329,23 @@ def test_newsletters_show_places_left_never_the_group_size(tmp_path):
     assert (views["some-left"].places, views["some-left"].full) == (4, False)
     assert views["size-only"].places is None
     assert views["none-left"].full
+
+
+def test_an_sle_page_offers_support_only_when_the_sle_gives_it(demo_site):
+    recs = demo_records()
+    offer = Offer.of(recs.courses.values(), DEMO_TODAY)
+    kinds = {}
+    for sle in recs.sles.values():
+        page = BeautifulSoup((demo_site / f"sles/{sle.id}.html").read_text(), "html.parser")
+        ask = page.find(id="ask-for-support").find_next("p")
+        mails = [a["href"] for a in ask.find_all("a") if a["href"].startswith("mailto:")]
+        named = any(sle.name in unquote(m) for m in mails)
+        kinds[sle.availability] = True
+        if sle.availability == "unavailable":
+            assert "is not taking on support" in ask.get_text() and not named
+        else:
+            assert named and ("limited time" in ask.get_text()) == (sle.availability == "limited")
+        coming = page.find(id="coming-up")
+        listed = {Path(a["href"]).stem for a in coming.find_next("ul").find_all("a")} if coming else set()
+        assert listed == {c.id for c in offer.courses if sle.id in c.facilitators}
+    assert set(kinds) == {"available", "limited", "unavailable"}    # the demo has each

@@ -266,11 +266,12 @@ def sle_directory(ix: Index) -> list[Page]:
 
 def sles(ix: Index) -> list[Page]:
     pages = []
+    on_offer = {c.id for c in ix.offer.courses}
     for sle in ix.sles_sorted:
         facilitated = ix.by_facilitator.get(sle.id, [])
         pages.append(Page(Paths.sle(sle.id), "sle.md.j2", {
             "sle": sle, "school": ix.records.schools.get(sle.school),
-            "upcoming": [c for c in facilitated if c.is_upcoming(ix.today)],
+            "upcoming": [c for c in facilitated if c.id in on_offer],     # not cancelled ones
             "past": [c for c in facilitated if not c.is_upcoming(ix.today)][::-1]}, sle.path))
     return pages
 
