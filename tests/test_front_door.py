@@ -349,3 +349,11 @@ def test_an_sle_page_offers_support_only_when_the_sle_gives_it(demo_site):
         listed = {Path(a["href"]).stem for a in coming.find_next("ul").find_all("a")} if coming else set()
         assert listed == {c.id for c in offer.courses if sle.id in c.facilitators}
     assert set(kinds) == {"available", "limited", "unavailable"}    # the demo has each
+
+
+def test_the_header_has_the_short_name_for_phones(demo_site):
+    recs = demo_records()
+    page = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
+    topic = page.select_one(".md-header__topic .md-ellipsis")
+    assert topic.select_one(".tsa-name--long").get_text() == recs.alliance.name
+    assert topic.select_one(".tsa-name--short").get_text() == recs.alliance.short_name
