@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from . import placeholders
 from .editor_schemas import files as schema_files
-from .editor_schemas import modeline, schema_for
+from .editor_schemas import SCHEMA_DIR, modeline, schema_for, write_all
 from .field_help import help_for
 from .files import parse_yaml
 from .layout import slug
@@ -193,4 +193,7 @@ def new_record(root: Path | str, kind: str, title: str, *, today: dt.date | None
             out.write(text)
     except FileExistsError:
         raise NewRecordError(f"{rel} already exists; edit it, or choose another title") from None
+    schemas = root / SCHEMA_DIR
+    if not (schemas / f"{kind}.json").is_file():       # a new alliance's tree: the line points here
+        write_all(schemas, ctx.vocabulary)
     return path

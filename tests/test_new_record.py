@@ -2,6 +2,7 @@
 `check` exactly as written, pointing editors' editors at its JSON Schema."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -150,3 +151,13 @@ def test_a_title_the_record_cannot_hold_writes_nothing(cli, demo, monkeypatch):
     assert result.output == ("new: the title cannot be used as written: subject: should be plain "
                              "text, without HTML tags\n")
     assert not list((demo / "content/newsletters").glob("2027-01-10-*"))
+
+
+def test_a_tree_without_schemas_gets_them_with_its_first_new_record(cli, demo, monkeypatch):
+    shutil.rmtree(demo / "schemas")
+    monkeypatch.chdir(demo)
+    assert run(cli, "new", "course", "Phonics refresher two").exit_code == 0
+    line = (demo / "courses/phonics-refresher-two.md").read_text(encoding="utf-8").splitlines()[1]
+    target = (demo / "courses" / line.split("=", 1)[1]).resolve()
+    assert target == (demo / "schemas/course.json").resolve()
+    assert json.loads(target.read_text(encoding="utf-8"))["properties"]["strand"]
