@@ -90,12 +90,14 @@ def _draw(ax, chart: Chart, categories: list[str], grouped: bool, only: int | No
     limit = chart.limit or (widest * 1.25 if widest else 1)
     left = [0.0] * len(categories)
     for s, (name, values) in drawn:
-        for i, cell in enumerate(values):
-            y = i + (s - (n_series - 1) / 2) * slot if grouped else i
-            width = plottable(cell) if cell is not None else 0.0
-            bar = ax.barh(y, width, height=slot, left=left[i] if chart.stacked else 0,
-                          color=COLOURS[s % len(COLOURS)], label=name if i == 0 else None)
-            bar.patches[0].set_gid(f"bar-{s}-{i}")
+        ys = [i + (s - (n_series - 1) / 2) * slot if grouped else i for i in range(len(values))]
+        widths = [plottable(cell) if cell is not None else 0.0 for cell in values]
+        starts = list(left) if chart.stacked else 0
+        # one call per series, not per bar: barh's own cost is mostly per call
+        bars = ax.barh(ys, widths, height=slot, left=starts, color=COLOURS[s % len(COLOURS)],
+                       label=name)
+        for i, (patch, cell, y, width) in enumerate(zip(bars.patches, values, ys, widths)):
+            patch.set_gid(f"bar-{s}-{i}")
             if chart.stacked:
                 if width:
                     ax.text(left[i] + width / 2, y, value_label(cell), va="center", ha="center",

@@ -154,7 +154,7 @@ def _date(ctx, param, value: str | None) -> dt.date | None:
 def report(obj: Context, start, end, ahead: int, out: Path, no_pdf: bool, publish: bool) -> None:
     """Write the Strategic Board's report: demand and supply, reach, newsletters, evaluations."""
     from .report import build_report
-    from .report_render import write_report
+    from .report_writer import ReportWriter
     end = end or dt.date.today()
     if start is None:
         try:
@@ -163,13 +163,15 @@ def report(obj: Context, start, end, ahead: int, out: Path, no_pdf: bool, publis
             start = end - dt.timedelta(days=365)
     if start > end:
         fail(f"--from {start} is after --to {end}")
-    recs = obj.records(strict=True)
-    if not obj.db.exists():
-        fail(f"no database at {obj.db}; import subscribers first")
     started = time.perf_counter()
-    with obj.store(create=False) as store:
-        built = build_report(recs, store, start=start, end=end, ahead_weeks=ahead)
-    written = write_report(built, out, pdf=not no_pdf)
+    # the writer's worker imports matplotlib and WeasyPrint while the figures are computed
+    with ReportWriter(pdf=not no_pdf) as writer:
+        recs = obj.records(strict=True)
+        if not obj.db.exists():
+            fail(f"no database at {obj.db}; import subscribers first")
+        with obj.store(create=False) as store:
+            built = build_report(recs, store, start=start, end=end, ahead_weeks=ahead)
+        written = writer.write(built, out, pdf=not no_pdf)
     click.echo(f"wrote {written['html']}" + (f" and {written['pdf']}" if "pdf" in written else "")
                + f" in {time.perf_counter() - started:.1f} s")
     if publish:

@@ -30,7 +30,7 @@ def _without_gc():
 def load(root: Path | str = ".", *, strict: bool = False, cache: bool = True,
          memory=None) -> tuple[Records, Problems]:
     """Every record under ``root`` and every problem found (warnings become errors if strict).
-    ``cache``: reuse unchanged school files' outcomes from ``root/.cache/`` (safe to delete);
+    ``cache``: reuse unchanged record files' outcomes from ``root/.cache/`` (safe to delete);
     ``memory``: a ``cache.RecordCache(root, disk=False)`` the caller keeps between loads, so
     only changed files are read again (the preview)."""
     with _without_gc():

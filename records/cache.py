@@ -2,8 +2,9 @@
 
 An outcome is what reading one file gave: for ``build.py check``, the file's problems
 (cross-references included) and its sessions for the double-booking check (parallel_check.py),
-under a *salt* naming the ids and vocabularies it was checked against; for school files, the
-record and its problems. It is reused while the file's path, size and modification time are
+under a *salt* naming the ids and vocabularies it was checked against; for ``load()``, each
+school file's and each Markdown record's outcome: the record, its own problems and the valid
+fields of an invalid one (cross-references are checked afresh on every load). It is reused while the file's path, size and modification time are
 unchanged, so a re-check after editing one course reads one file. The preview keeps the same
 kind of cache in memory only (``disk=False``), holding whole records.
 

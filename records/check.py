@@ -9,12 +9,13 @@ import re
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from .colours import AA_TEXT, WHITE, contrast
 from .layout import slug
-from .markdown import body_problems
+from .markdown import body_line, body_problems
 from .media import MediaError, read_image
+from .placeholders import is_placeholder
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, Record, School,
                      Session)
@@ -104,6 +105,19 @@ def check_tree(records: Records, problems: Problems) -> None:
     double_bookings(check_documents(records, problems), problems)
 
 
+def unfilled_placeholders(root: Path, records: Iterable[Record], problems: Problems) -> None:
+    """A record from `build.py new` still holding its placeholder words: a warning each."""
+    for record in records:
+        for name in type(record).model_fields:
+            value = getattr(record, name, None)
+            if is_placeholder(name, value):
+                line = (source_line(record, name) if name != "body"
+                        else body_line(Path(root) / record.path, value))
+                problems.warning(record.path, line, name,
+                                 "still the placeholder that `build.py new` wrote; write your own "
+                                 "words here before it is published")
+
+
 def _of(records: Records, kind: type) -> list:
     """The incomplete records of one kind (field errors reported; references still checked)."""
     return [r for r in records.incomplete if isinstance(r, kind)]
@@ -113,6 +127,7 @@ def check_core(records: Records, problems: Problems) -> None:
     """The alliance, venues, schools, board and audiences."""
     c = _Checker(records, problems)
     r = records
+    unfilled_placeholders(r.root, r.schools.values(), problems)
     for alliance in [r.alliance, *_of(r, Alliance)]:
         if alliance is not None and getattr(alliance, "lead_school", None):
             c.ref(alliance, ("lead_school",), alliance.lead_school, c.school_ids, "school")
@@ -141,6 +156,8 @@ def check_documents(records: Records, problems: Problems) -> list["Booking"]:
     """
     c = _Checker(records, problems)
     r = records
+    unfilled_placeholders(r.root, [*r.sles.values(), *r.courses.values(), *r.news, *r.editions.values(),
+                           *r.pages.values()], problems)
     for sle in [*r.sles.values(), *_of(r, SLE)]:
         if getattr(sle, "school", None):
             c.ref(sle, ("school",), sle.school, c.school_ids, "school")
@@ -176,7 +193,8 @@ def _check_course(c: _Checker, course: Course) -> None:
     c.vocab(course, "audience", getattr(course, "audience", []), "roles")
     c.vocab(course, "phase", getattr(course, "phase", []), "phases")
     for i, session in enumerate(getattr(course, "sessions", [])):
-        c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
+        if getattr(session, "venue", None) is not None:     # a partial session may have none
+            c.ref(course, ("sessions", i, "venue"), session.venue, c.venue_ids, "venue")
     for i, sle_id in enumerate(getattr(course, "facilitators", [])):
         c.ref(course, ("facilitators", i), sle_id, c.sle_ids, "SLE")
 

@@ -319,17 +319,26 @@ def _body_line(path: str, size: int, mtime: int, body: str) -> int:
     return text.count("\n", 0, offset) + 1 if offset >= 0 else 1
 
 
+def body_warnings(path: Path, body: str | None) -> list[tuple[int, str]]:
+    """(line in the file, message) for each part of ``body`` the policy removes."""
+    found = body_removals(body)
+    if not found:
+        return []
+    first = body_line(path, body)
+    return [(first + line, message) for line, message in found]
+
+
 def body_problems(records: Iterable[Any], root: Path, problems: Problems) -> None:
-    """A warning for each part of a record's body the policy removes, at its line."""
+    """A warning for each part of a record's body the policy removes, at its line: as worked
+    out when the file was read (tree.py keeps it with the record, so a cached record brings
+    it along), else now."""
     for record in records:
-        body = getattr(record, "body", None)
-        found = body_removals(body)
-        if not found:
-            continue
-        first = body_line(Path(root) / record.path, body)
+        found = (getattr(record, "__pydantic_private__", None) or {}).get("_body_warnings")
+        if found is None:
+            found = body_warnings(Path(root) / record.path, getattr(record, "body", None))
         for line, message in found:
-            problems.warning(record.path, first + line, "body", message)
+            problems.warning(record.path, line, "body", message)
 
 
-__all__ = ["to_html", "without_html", "allowed_url", "sanitise", "raw_html", "removals", "body_removals", "body_problems",
+__all__ = ["to_html", "without_html", "allowed_url", "sanitise", "raw_html", "removals", "body_removals", "body_problems", "body_warnings",
            "TAGS", "ATTRIBUTES", "URL_SCHEMES"]

@@ -12,6 +12,7 @@ pixel limits. Only then is it copied into the site.
 from __future__ import annotations
 
 import io
+import glob
 import os
 import stat
 import warnings
@@ -40,6 +41,17 @@ def _parts(rel: str) -> tuple[str, ...]:
     return tuple(part for part in path.parts if part != ".")
 
 
+def _missing_hint(content: Path, parts: tuple[str, ...]) -> str:
+    """A picture of that name in one folder of content/ (an SLE's photo uploaded beside their
+    record, named without its folder) is most likely the one meant."""
+    name = parts[-1] if parts else ""
+    found = sorted(p.relative_to(content).as_posix() for p in content.glob("*/" + glob.escape(name))
+                   if p.is_file() and not p.is_symlink()) if name else []
+    if len(found) == 1:
+        return f"did you mean {found[0]}? (the path starts from content/)"
+    return "add the picture or remove the line"
+
+
 def resolve(content: Path, rel: str, *, svg: bool = False) -> Path:
     """The file ``rel`` names inside ``content``, refusing links and anything outside
     (``svg``: an .svg drawing is allowed too; read it with :func:`read_picture`)."""
@@ -56,7 +68,7 @@ def resolve(content: Path, rel: str, *, svg: bool = False) -> Path:
         try:
             info = os.lstat(current)
         except FileNotFoundError:
-            raise MediaError(f"no file content/{rel}; add the picture or remove the line") from None
+            raise MediaError(f"no file content/{rel}; {_missing_hint(Path(content), parts)}") from None
         except OSError as err:
             raise MediaError(f"cannot read content/{rel}: {err.strerror}") from None
         if stat.S_ISLNK(info.st_mode):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from .schema import STRANDS, Course, Session
@@ -135,19 +135,28 @@ def is_past(session: Session, today: dt.date) -> bool:
 
 @dataclass
 class Offer:
-    """Every upcoming course (cancelled ones too, shown as cancelled), soonest next session
-    first, with its facts. Every count on the site is :meth:`count`."""
+    """Every upcoming course that is going ahead, soonest next session first, with its facts.
+    Every count on the site is :meth:`count`. A cancelled course is not on offer: it is left
+    out of the finder, the lists and every count ("ECTs (1)" must not lead to a cancelled
+    course), keeps its page saying it is cancelled, and is in ``cancelled`` and ``facts``."""
 
     today: dt.date
     courses: list[Course]
-    facts: dict[str, Facts]
+    facts: dict[str, Facts]                   # of every upcoming course, cancelled ones too
+    cancelled: list[Course] = field(default_factory=list)
 
     @classmethod
     def of(cls, courses: Iterable[Course], today: dt.date) -> "Offer":
         upcoming = [c for c in courses if c.is_upcoming(today)]
         found = {c.id: facts(c, today) for c in upcoming}
         upcoming.sort(key=lambda c: (found[c.id].next_session.date, c.title.casefold(), c.id))
-        return cls(today, upcoming, found)
+        return cls(today, [c for c in upcoming if not found[c.id].cancelled], found,
+                   [c for c in upcoming if found[c.id].cancelled])
+
+    def listed(self) -> list[Course]:
+        """The offer and the cancelled courses, soonest next session first (courses.json)."""
+        return sorted(self.courses + self.cancelled, key=lambda c: (
+            self.facts[c.id].next_session.date, c.title.casefold(), c.id))
 
     def count(self, strand: str | None = None) -> int:
         """The number of upcoming courses, in all or in one strand: the one count."""

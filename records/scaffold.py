@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import placeholders
 from .editor_schemas import files as schema_files
-from .editor_schemas import modeline, schema_for
+from .editor_schemas import SCHEMA_DIR, modeline, schema_for, write_all
 from .field_help import help_for
 from .files import parse_yaml
 from .layout import slug
@@ -63,8 +64,8 @@ def _value(kind: str, name: str, prop: dict, title: str, ctx: Context) -> Any:
         return _yaml_text(title)
     words = _enum(prop)
     special = {"date": ctx.today.isoformat(), "venue": ctx.venue, "school": ctx.school,
-               "lead_school": ctx.school, "booking": ctx.booking, "cost": "0", "town": "Town",
-               "summary": _yaml_text(f"One or two sentences about the {kind}."),
+               "lead_school": ctx.school, "booking": ctx.booking, "cost": "0", "town": placeholders.TOWN,
+               "summary": _yaml_text(placeholders.SUMMARY.format(kind=kind)),
                "role": "member", "strand": "cpd"}
     if name in special and (not words or special[name] in words):
         return special[name]
@@ -75,7 +76,7 @@ def _value(kind: str, name: str, prop: dict, title: str, ctx: Context) -> Any:
         return str(prop.get("minimum", 1))
     if "array" in kinds:
         return "[]"
-    return _yaml_text(f"Write the {name.replace('_', ' ')} here")
+    return _yaml_text(placeholders.TEXT.format(name=name.replace('_', ' ')))
 
 
 def _enum(prop: dict) -> list:
@@ -139,8 +140,7 @@ def _body(kind: str) -> str | None:
             "sle": "the SLE's experience and what they offer schools",
             "news": "the story", "edition": "the newsletter's introduction",
             "page": "the page's text"}
-    return (f"Write {what.get(kind, 'the text')} here, in Markdown: paragraphs, **bold**, "
-            "[links](https://example.org) and lists.")
+    return placeholders.BODY.format(what=what.get(kind, "the text"))
 
 
 def _must_pass(kind: str, rel: str, text: str) -> None:
@@ -193,4 +193,7 @@ def new_record(root: Path | str, kind: str, title: str, *, today: dt.date | None
             out.write(text)
     except FileExistsError:
         raise NewRecordError(f"{rel} already exists; edit it, or choose another title") from None
+    schemas = root / SCHEMA_DIR
+    if not (schemas / f"{kind}.json").is_file():       # a new alliance's tree: the line points here
+        write_all(schemas, ctx.vocabulary)
     return path

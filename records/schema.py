@@ -5,6 +5,7 @@ whole tree and are checked in one place, ``check.py``.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import hashlib
 import re
@@ -116,7 +117,22 @@ def _date(value: Any) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-14") from None
+        raise ValueError(_not_a_date(str(value).strip())) from None
+
+
+def _not_a_date(text: str) -> str:
+    """Written as YYYY-MM-DD but not in the calendar (2027-02-30) is a different mistake from
+    a date written another way, and needs a different fix."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if match:
+        year, month, day = map(int, match.groups())
+        if not 1 <= month <= 12:
+            return f"{text!r} has no month {month}; months go from 01 to 12 (YYYY-MM-DD)"
+        last = calendar.monthrange(year, month)[1]
+        if not 1 <= day <= last:
+            return (f"{text!r} is not in the calendar: {calendar.month_name[month]} {year} has "
+                    f"{last} days")
+    return f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2027-01-14"
 
 
 def _time(value: Any) -> dt.time:
@@ -281,6 +297,9 @@ class Record(Fields):
     _id: str = PrivateAttr(default="")
     _path: str = PrivateAttr(default="")
     _source: Any = PrivateAttr(default=None)   # the parsed YAML, to find a field's line
+    # a Markdown record's (line, message) for each part of its body the policy removes,
+    # worked out once when its file is read (markdown.body_problems)
+    _body_warnings: Any = PrivateAttr(default=None)
 
     # Read the private attributes straight from pydantic's slot: `self._id` goes through
     # BaseModel.__getattr__ (about 4 µs a time, 30x slower), and the website reads ids of

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from .files import Document, LineDict, LineList, read_markdown, read_yaml
+from .markdown import body_warnings
 from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
 from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
@@ -222,6 +223,8 @@ def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path
     if record is not None and no_body:
         incomplete.append(record)
         record = None
+    if record is not None:          # kept with the record, so the parse cache keeps it too
+        record.__pydantic_private__["_body_warnings"] = body_warnings(file, getattr(record, "body", None))
     return record, problems.items, incomplete
 
 
@@ -431,7 +434,8 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
 def load_tree(root: Path | str, *, cache: bool = True, memory: RecordCache | None = None
               ) -> tuple[Records, Problems]:
     """Read and validate every record under root; never stops at the first problem.
-    ``cache``: reuse unchanged school files' outcomes from ``root/.cache`` (see cache.py);
+    ``cache``: reuse unchanged record files' outcomes (schools, Markdown records) from
+    ``root/.cache`` (see cache.py): unpickling 5,000 courses takes a tenth of reading them;
     ``memory``: a cache of every record file's outcome kept by the caller (the preview)."""
     root = Path(root)
     problems = Problems()
@@ -441,5 +445,8 @@ def load_tree(root: Path | str, *, cache: bool = True, memory: RecordCache | Non
     files = markdown_files(root, problems)
     records = load_core(root, problems, cache=cache, memory=memory)
     records.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
-    add_documents(records, files, problems, memory)
+    documents = memory or (RecordCache(root, "documents") if cache else None)
+    add_documents(records, files, problems, documents)
+    if documents is not None:
+        documents.save()
     return records, problems

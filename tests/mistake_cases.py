@@ -62,6 +62,19 @@ CASES: list[tuple[str, dict, list[str]]] = [
         "did you mean 'cpd'?",
         f"{C}:8: sessions[1].venue: unknown venue 'centr'; did you mean 'centre'?",
         f"{C}:10: placs: warning: unknown field; did you mean 'places'?"]),
+    ("three sessions, three mistakes", {C: COURSE.replace(
+        '    venue: centre\n',
+        '    venue: centre\n  - date: 2027-02-30\n    venue: online\n'
+        '  - date: 2027-03-04\n    start: "15:45"\n    end: "15:00"\n    venue: online\n'
+        '  - date: 2027-03-05\n    venue: Testwick Centre\n')}, [
+        f"{C}:11: sessions[2].date: '2027-02-30' is not in the calendar: February 2027 has 28 days",
+        f"{C}:13: sessions[3]: end 15:00 is not after start 15:45",
+        f"{C}:18: sessions[4].venue: 'Testwick Centre' is a name; write the venue's id: centre"]),
+    ("a photo named without its folder", {
+        "content/sles/zoe-angstrom.md": SLE.replace("phase: [primary]\n", "phase: [primary]\nphoto: zoe.jpg\n"),
+        "content/sles/zoe.jpg": "uploaded beside the record"}, [
+        "content/sles/zoe-angstrom.md:6: photo: no file content/zoe.jpg; did you mean "
+        "sles/zoe.jpg? (the path starts from content/)"]),
     # --- YAML syntax in plain words, on the right line ------------------------------------
     ("a tab", {C: COURSE.replace('    start: "13:30"', '\tstart: "13:30"')}, [
         f"{C}:8: a tab is used to indent this line; indent with spaces only"]),

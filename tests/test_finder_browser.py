@@ -52,7 +52,7 @@ def expected(recs, today: dt.date, query: dict[str, str]) -> set[str]:
     chosen = set()
     for c in recs.courses.values():
         remaining = [s for s in c.sessions if s.date >= today]
-        if not remaining:
+        if not remaining or c.status == "cancelled":      # a cancelled course is not on offer
             continue
         started = min(s.date for s in c.sessions) < today
         tests = {

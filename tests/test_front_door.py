@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from urllib.parse import unquote
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from records.offer import Offer, easter, facts, term_of
 from tests.site_support import DEMO_TODAY, REPO, demo_records, load_cli
 from tests.treebuilder import course, load_ok, session, write_tree
 from website import opendata, pages, pipeline
+from website.prospectus import prospectus_context
 
 TODAY = dt.date(2027, 1, 10)
 FORMAT = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -183,12 +185,18 @@ def test_every_count_on_the_demo_site_agrees(demo_site):
     finder = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
     data = json.loads((demo_site / "courses.json").read_text())
     total = offer.count()
-    assert total == len([c for c in recs.courses.values() if c.last_date >= DEMO_TODAY])
+    going_ahead = [c for c in recs.courses.values() if c.last_date >= DEMO_TODAY and c.status != "cancelled"]
+    cancelled = [c for c in recs.courses.values() if c.last_date >= DEMO_TODAY and c.status == "cancelled"]
+    assert total == len(going_ahead) and cancelled             # the demo has one of each kind
     assert f"{total} upcoming courses" in home.select_one("section.tsa-route").get_text()
     assert home.find("a", string=f"All {total} upcoming courses") is not None
     assert finder.select_one("#finder-count").get_text() == f"{total} upcoming courses"
     assert len(finder.select("#finder-results > li")) == total
-    assert data["count"] == len(data["courses"]) == total
+    assert data["count"] == total
+    assert sorted(c["id"] for c in data["courses"] if c["status"] == "cancelled") == sorted(c.id for c in cancelled)
+    assert len(data["courses"]) == total + len(cancelled)    # listed, so that those who booked learn of it
+    cover = prospectus_context(recs, DEMO_TODAY)
+    assert cover["offer_count"] == total
     for strand in records.STRANDS:
         page = BeautifulSoup((demo_site / f"strands/{strand}.html").read_text(), "html.parser")
         assert len(page.select("li.tsa-card")) == offer.count(strand)
@@ -204,7 +212,7 @@ def test_without_javascript_the_finder_lists_every_upcoming_course(demo_site):
     finder = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
     assert finder.select_one("form.tsa-filters").has_attr("hidden")
     ids = [Path(li.h3.a["href"]).stem for li in finder.select("#finder-results > li")]
-    assert sorted(ids) == sorted(c.id for c in recs.upcoming(DEMO_TODAY))
+    assert sorted(ids) == sorted(c.id for c in recs.upcoming(DEMO_TODAY) if c.status != "cancelled")
     assert not any(li.has_attr("hidden") for li in finder.select("#finder-results > li"))
 
 
@@ -321,3 +329,31 @@ def test_newsletters_show_places_left_never_the_group_size(tmp_path):
     assert (views["some-left"].places, views["some-left"].full) == (4, False)
     assert views["size-only"].places is None
     assert views["none-left"].full
+
+
+def test_an_sle_page_offers_support_only_when_the_sle_gives_it(demo_site):
+    recs = demo_records()
+    offer = Offer.of(recs.courses.values(), DEMO_TODAY)
+    kinds = {}
+    for sle in recs.sles.values():
+        page = BeautifulSoup((demo_site / f"sles/{sle.id}.html").read_text(), "html.parser")
+        ask = page.find(id="ask-for-support").find_next("p")
+        mails = [a["href"] for a in ask.find_all("a") if a["href"].startswith("mailto:")]
+        named = any(sle.name in unquote(m) for m in mails)
+        kinds[sle.availability] = True
+        if sle.availability == "unavailable":
+            assert "is not taking on support" in ask.get_text() and not named
+        else:
+            assert named and ("limited time" in ask.get_text()) == (sle.availability == "limited")
+        coming = page.find(id="coming-up")
+        listed = {Path(a["href"]).stem for a in coming.find_next("ul").find_all("a")} if coming else set()
+        assert listed == {c.id for c in offer.courses if sle.id in c.facilitators}
+    assert set(kinds) == {"available", "limited", "unavailable"}    # the demo has each
+
+
+def test_the_header_has_the_short_name_for_phones(demo_site):
+    recs = demo_records()
+    page = BeautifulSoup((demo_site / "courses/index.html").read_text(), "html.parser")
+    topic = page.select_one(".md-header__topic .md-ellipsis")
+    assert topic.select_one(".tsa-name--long").get_text() == recs.alliance.name
+    assert topic.select_one(".tsa-name--short").get_text() == recs.alliance.short_name

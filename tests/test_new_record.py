@@ -2,6 +2,7 @@
 `check` exactly as written, pointing editors' editors at its JSON Schema."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.site_support import REPO, load_cli
 
 TODAY = "2027-01-10"
 CHECKED = "Checked {n} records in {s} s (0 errors, 0 warnings)"
+PLACEHOLDER = "warning: still the placeholder that `build.py new` wrote; write your own words here before it is published"
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,22 @@ def test_new_record_passes_check_as_written(cli, demo, kind, monkeypatch):
     assert fields and all("  # " in line for line in fields), fields
     checked = run(cli, "check", "--root", demo)
     assert checked.exit_code == 0, checked.output
-    assert checked.output.endswith("(0 errors, 0 warnings)\n"), checked.output
+    # it passes; each placeholder that would reach the site unchanged is a warning at its line
+    warnings = checked.output.splitlines()[:-1]
+    assert warnings and all(w.startswith(FILES[kind] + ":") and w.endswith(PLACEHOLDER) for w in warnings)
+    assert checked.output.endswith(f"(0 errors, {len(warnings)} warning{'s' * (len(warnings) > 1)})\n")
     recs, problems = records.load(demo)
     assert title_of(recs, kind, FILES[kind]) == TITLE
+    # once the editor has written their own words, nothing is left to say
+    text = (demo / FILES[kind]).read_text(encoding="utf-8")
+    for warning in warnings:
+        line = int(warning.split(":")[1])
+        lines = text.splitlines()
+        field = warning.split(": ")[1]
+        lines[line - 1] = (f"{field}: Their own words" if field != "body" else "Their own words.")
+        text = "\n".join(lines) + "\n"
+    (demo / FILES[kind]).write_text(text, encoding="utf-8")
+    assert run(cli, "check", "--root", demo).output.endswith("(0 errors, 0 warnings)\n")
 
 
 @pytest.mark.parametrize("kind", AVAILABLE)
@@ -136,3 +151,13 @@ def test_a_title_the_record_cannot_hold_writes_nothing(cli, demo, monkeypatch):
     assert result.output == ("new: the title cannot be used as written: subject: should be plain "
                              "text, without HTML tags\n")
     assert not list((demo / "content/newsletters").glob("2027-01-10-*"))
+
+
+def test_a_tree_without_schemas_gets_them_with_its_first_new_record(cli, demo, monkeypatch):
+    shutil.rmtree(demo / "schemas")
+    monkeypatch.chdir(demo)
+    assert run(cli, "new", "course", "Phonics refresher two").exit_code == 0
+    line = (demo / "courses/phonics-refresher-two.md").read_text(encoding="utf-8").splitlines()[1]
+    target = (demo / "courses" / line.split("=", 1)[1]).resolve()
+    assert target == (demo / "schemas/course.json").resolve()
+    assert json.loads(target.read_text(encoding="utf-8"))["properties"]["strand"]

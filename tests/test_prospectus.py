@@ -147,7 +147,7 @@ def test_a_course_is_not_split_across_pages(pdf):
 def test_course_details(pdf):
     page = pdf.flat[pdf.pages_with(TRICKY)[-1]]
     assert "Thu 4 March 2027 to Thu 15 April 2027 · 3 sessions" in page
-    assert "£45 · 24 places" in page
+    assert "£45 · groups of up to 24" in page
     assert "Ada Lovelace" in page
     assert "Testwick Centre, 1 High Street, Testwick TW1 1AA" in page
     assert "Online" in page

@@ -169,7 +169,7 @@ def course_with(**fields: str) -> str:
     ({"courses/maths-science.md": COURSE.replace('    end: "16:00"\n', '')},
      "courses/maths-science.md:7: sessions[1]: give both `start` and `end`, or neither for a whole day"),
     ({"courses/maths-science.md": COURSE.replace("2027-01-14", "2027-02-30")},
-     "courses/maths-science.md:7: sessions[1].date: '2027-02-30' is not a date; write it as YYYY-MM-DD, e.g. 2027-01-14"),
+     "courses/maths-science.md:7: sessions[1].date: '2027-02-30' is not in the calendar: February 2027 has 28 days"),
     ({"courses/maths-science.md": COURSE.replace('"13:30"', '"1.30pm"')},
      "courses/maths-science.md:8: sessions[1].start: '1.30pm' is not a time; write it 24-hour in quotes, e.g. \"13:30\""),
     ({"courses/maths-science.md": COURSE.replace("sessions:\n  - date: 2027-01-14\n    start: \"13:30\"\n    end: \"16:00\"\n    venue: centre\n", "sessions: []\n")},

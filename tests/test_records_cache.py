@@ -119,3 +119,31 @@ def test_the_parallel_check_shares_the_cache_by_shard(tmp_path, monkeypatch):
     assert _check(root) == expected                     # warm: nothing is stale
     (root / "courses/maths-science.md").write_text(COURSE, encoding="utf-8")
     assert _check(root) == []
+
+
+def test_a_warm_load_gives_the_same_records_and_body_warnings_and_sees_an_edit(tmp_path):
+    """records.load keeps each Markdown record (with its body's warnings, on the line after
+    the blank ones) under .cache/."""
+    hostile = COURSE.replace("What we do.", "\n\nWhat we do <by email>, & more.")
+    root = make_tree(tmp_path, {"courses/maths-science.md": hostile})
+    _age(root)
+    cold_records, cold = records.load(root)
+    warning = ("courses/maths-science.md:17: body: warning: removed the HTML tag <by> (any text "
+               "in it is kept)")
+    assert [str(p) for p in cold][0].startswith(warning)
+    assert [p.name for p in _cache_files(root) if p.name.startswith("documents-")]
+    warm_records, warm = records.load(root)
+    assert [str(p) for p in warm] == [str(p) for p in cold]
+    course = warm_records.courses["maths-science"]
+    assert course is not cold_records.courses["maths-science"]           # read from the pickle
+    assert course.model_dump() == cold_records.courses["maths-science"].model_dump()
+    assert (course.id, course.path) == ("maths-science", "courses/maths-science.md")
+    file = root / "courses/maths-science.md"
+    before = file.stat()
+    file.write_text(hostile.replace("<by email>", "<by-email>"), encoding="utf-8")
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))     # same size and time
+    assert "<by email>" in records.load(root)[0].courses["maths-science"].body, "from the cache"
+    (root / "courses/maths-science.md").write_text(hostile.replace(" <by email>", ""), encoding="utf-8")
+    edited, problems = records.load(root)
+    assert [str(p) for p in problems] == []
+    assert "<by" not in edited.courses["maths-science"].body

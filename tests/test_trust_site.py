@@ -24,6 +24,7 @@ TODAY = "2026-11-22"
 TITLE = 'Maths </title><script>alert(1)</script> & "Q" <b>b</b> *Star* [x](javascript:alert(3)) C:\\temp'
 SUMMARY = 'Sum </title><script>alert(4)</script> "x" & <i>y</i>'
 ALLIANCE = 'Fen & Marsh </title><script>alert(2)</script> "TSA"'
+SHORT = 'F&M </span><script>alert(8)</script>'
 AIM = 'Aim </title><script>alert(5)</script> & "more" <br>'
 SLE_NAME = "Ada </title><script>alert(6)</script> O'Brien"
 NEWS_TITLE = "News </title><script>alert(7)</script> & more"
@@ -51,7 +52,7 @@ BODY = """Hello <script>alert(8)</script> there.
 def built(tmp_path_factory):
     root = write_tree(
         tmp_path_factory.mktemp("hostile"),
-        alliance={"name": ALLIANCE, "short_name": None, "aim": AIM},
+        alliance={"name": ALLIANCE, "short_name": SHORT, "aim": AIM},
         courses={"evil": course(title=TITLE, summary=SUMMARY, body=BODY)},
         sles={"ada-lovelace": {"name": SLE_NAME, "body": BODY}},
         news={"2026-12-01-evil": {"title": NEWS_TITLE, "summary": SUMMARY, "body": BODY}},
@@ -105,7 +106,10 @@ def test_meta_and_open_graph_tags_are_the_text_as_typed(built, path):
 def test_the_site_name_in_the_header_and_drawer_is_text(built):
     _, out, _ = built
     soup = page(out, "courses/evil.html")
-    assert soup.select_one(".md-header__topic .md-ellipsis").get_text().strip() == ALLIANCE
+    topic = soup.select_one(".md-header__topic .md-ellipsis")
+    assert topic.select_one(".tsa-name--long").get_text() == ALLIANCE
+    assert topic.select_one(".tsa-name--short").get_text() == SHORT       # on a phone
+    assert not any("alert(8)" in script.get_text() for script in soup.select("script"))
     for logo in soup.select("a.md-logo"):
         assert logo["title"] == ALLIANCE and logo["aria-label"] == ALLIANCE
     assert soup.select_one("label.md-nav__title").get_text().strip() == ALLIANCE

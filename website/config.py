@@ -71,6 +71,10 @@ def generated_config(records: Records, nav: list, not_in_nav: list[str], today: 
     config["site_url"] = alliance.site_url
     config["site_description"] = html.escape(alliance.aim, quote=True)
     config["copyright"] = f"&copy; {today.year} {html.escape(alliance.name, quote=True)}"
+    if alliance.short_name and alliance.short_name != alliance.name:
+        # the header's name on a phone, where the full name would be cut short (header.html)
+        config["extra"] = {**(config.get("extra") or {}),
+                           "short_name": html.escape(alliance.short_name, quote=True)}
     config["docs_dir"] = DOCS
     config["site_dir"] = "site"
     config["nav"] = nav

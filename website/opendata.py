@@ -88,7 +88,7 @@ def courses_json(records: Records, offer: Offer, course_url: Callable[[str], str
         "timezone": a.timezone,
         "count": offer.count(),
         "courses": [course_data(records, c, offer.facts[c.id], course_url(c.id), offer.today, zone)
-                    for c in offer.courses],
+                    for c in offer.listed()],
     }
 
 

@@ -141,6 +141,12 @@ def _route(records: Records, section: str, fallback: str) -> str:
     return str(Paths.free_page(chosen[0].id)) if chosen else fallback
 
 
+def _route_summary(records: Records, section: str) -> str:
+    """The route's words on the home page: its free page's summary, in the alliance's words."""
+    chosen = free_pages_in(records, section)
+    return (chosen[0].summary or "") if chosen else ""
+
+
 def home(ix: Index) -> list[Page]:
     offer, r = ix.offer, ix.records
     # What's next: courses someone could still join (not cancelled, not closed once under way)
@@ -152,7 +158,10 @@ def home(ix: Index) -> list[Page]:
         "next_courses": live[:NEXT_ON_HOME], "upcoming_count": offer.count(),
         "roles": [x for x in roles if x["count"]],
         "support": _route(r, "support", str(Paths.sles)),
+        "support_summary": _route_summary(r, "support"),
         "train": _route(r, "train", str(Paths.strand("itt"))),
+        "train_summary": _route_summary(r, "train"),
+        "free_count": sum(1 for c in offer.courses if c.cost == 0),
         "contact": str(Paths.free_page("contact")) if "contact" in r.pages else "",
         "figures": r.impact.figures if r.impact else [],
         "news": r.news[:NEWS_ON_HOME],
@@ -257,11 +266,12 @@ def sle_directory(ix: Index) -> list[Page]:
 
 def sles(ix: Index) -> list[Page]:
     pages = []
+    on_offer = {c.id for c in ix.offer.courses}
     for sle in ix.sles_sorted:
         facilitated = ix.by_facilitator.get(sle.id, [])
         pages.append(Page(Paths.sle(sle.id), "sle.md.j2", {
             "sle": sle, "school": ix.records.schools.get(sle.school),
-            "upcoming": [c for c in facilitated if c.is_upcoming(ix.today)],
+            "upcoming": [c for c in facilitated if c.id in on_offer],     # not cancelled ones
             "past": [c for c in facilitated if not c.is_upcoming(ix.today)][::-1]}, sle.path))
     return pages
 

@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 import jinja2
 
 from records import STRANDS, Course, Records, Session
+from records.offer import Offer
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "site_templates" / "prospectus"
 MONTHS = 12          # courses starting within this many months of today
@@ -151,6 +152,7 @@ def prospectus_context(records: Records, today: dt.date, *, months: int = MONTHS
     alliance = records.alliance
     horizon = _add_months(today, months)
     offer = [c for c in records.upcoming(today) if c.status != "cancelled"]
+    count = Offer.of(records.courses.values(), today).count()     # the site's one count
     within = [c for c in offer if c.first_date <= horizon]
     shown = within[:max_courses]
     left_out = len(offer) - len(shown)
@@ -172,7 +174,7 @@ def prospectus_context(records: Records, today: dt.date, *, months: int = MONTHS
         "year": school_year(today),
         "strands": strands,
         "course_count": len(shown),
-        "offer_count": len(offer),
+        "offer_count": count,
         "left_out": left_out,
         "school_count": len(schools),
         "sles": [{"name": s.name,
