@@ -3,10 +3,15 @@ line, and which built page stands for each kind of page."""
 from __future__ import annotations
 
 
+import contextlib
 import datetime as dt
+import functools
+import http.server
 import importlib.util
 import os
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import records
 from records.tree import Records
@@ -77,3 +82,37 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
+
+
+# --- a built site over HTTP, and Chromium: one copy for every browser test -----------------
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):       # noqa: A002 (the base class's name)
+        pass
+
+
+@contextlib.contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """``folder`` over HTTP on 127.0.0.1 and a port the system chose; yields the base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True, name="site-server")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium through playwright (imported here: only browser tests need it)."""
+    from playwright import sync_api
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -24,18 +24,15 @@ Playwright is missing: ``bash scripts/setup.sh test`` installs both (CI runs it)
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.site_support import CHROMIUM, CHROMIUM_ARGS, REPO, demo_records, page_kinds
+from tests.site_support import CHROMIUM, REPO, chromium, demo_records, page_kinds, served
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
                                "run `bash scripts/setup.sh test`")
@@ -69,30 +66,17 @@ def screenshot_dir() -> Path:
 
 # --- the server, the browser, the visits ---------------------------------------------------
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):       # noqa: A002 (the base class's name)
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(engine_site):
     """The built site over HTTP on 127.0.0.1 and a port the system chose."""
-    handler = functools.partial(_Quiet, directory=str(engine_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True, name="site-server")
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with served(engine_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass

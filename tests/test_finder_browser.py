@@ -10,30 +10,23 @@ which visits every page kind of tests/site_support.py, the finder and directory 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
-import os
 import random
 import re
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 import pytest
 from click.testing import CliRunner
 
-from tests.site_support import DEMO_TODAY, REPO, demo_records, load_cli, page_kinds
+from tests.site_support import (CHROMIUM, DEMO_TODAY, REPO, chromium, demo_records, load_cli,
+                                page_kinds, served)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
                                "run `bash scripts/setup.sh test`")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}: `bash scripts/setup.sh test` installs it",
                 allow_module_level=True)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 SYNTH_TODAY = dt.date(2026, 11, 22)
 
 # --- the selection, computed independently of records.offer and finder.js -------------------
@@ -72,24 +65,10 @@ def expected(recs, today: dt.date, query: dict[str, str]) -> set[str]:
 
 # --- fixtures: two built sites, served; one browser -------------------------------------------
 
-def _serve(folder: Path):
-    handler = functools.partial(_Quiet, directory=str(folder))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):       # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def demo_url(demo_site):
-    httpd, url = _serve(demo_site)
-    yield url
-    httpd.shutdown()
-    httpd.server_close()
+    with served(demo_site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -107,18 +86,14 @@ def synthetic(tmp_path_factory):
                                              "--today", SYNTH_TODAY.isoformat()])
     assert result.exit_code == 0, result.output
     recs, _ = records.load(root)
-    httpd, url = _serve(out)
-    yield recs, url
-    httpd.shutdown()
-    httpd.server_close()
+    with served(out) as url:
+        yield recs, url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -6,10 +6,7 @@ go to ``screenshots/`` (or ``$SCREENSHOT_DIR``) for a person to look at.
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,8 @@ from mailer.report import build_report
 from mailer.report_render import write_report
 from mailer.store import Store
 from tests import report_support as rs
-from tests.site_support import CHROMIUM, CHROMIUM_ARGS
+from tests.site_support import CHROMIUM, chromium
+from tests.site_support import served as serve_folder
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: "
                                "run `bash scripts/setup.sh test`")
@@ -35,11 +33,6 @@ AXE_SCRIPT = Path(axe_module.__file__).parent / "axe.min.js"
 REPO = Path(__file__).resolve().parent.parent
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):       # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     world = rs.make_world(tmp_path_factory.mktemp("browser"))
@@ -47,22 +40,14 @@ def served(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     with Store(world.db) as store:
         write_report(build_report(recs, store, start=rs.START, end=rs.END), out, pdf=False)
-    handler = functools.partial(_Quiet, directory=str(out))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/report.html"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with serve_folder(out) as url:
+        yield url + "report.html"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _summary(violations: list[dict]) -> str:
