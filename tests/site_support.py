@@ -116,3 +116,12 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+def copy_demo(tmp_path: Path) -> Path:
+    """A copy of the demo alliance (content, courses and the editors' schemas) to change."""
+    import shutil
+    root = tmp_path / "alliance"
+    for folder in ("content", "courses", "schemas"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root

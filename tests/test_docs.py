@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 import records
-from tests.site_support import REPO, load_cli
+from tests.site_support import REPO, copy_demo, load_cli
 
 GUIDE = REPO / "docs" / "editors-guide.md"
 MARKED = re.compile(r"<!-- check: (?P<what>\w+)(?: (?P<path>\S+))? -->\n```\w*\n(?P<body>.*?)```",
@@ -34,10 +33,7 @@ def cli():
 
 @pytest.fixture
 def demo(tmp_path) -> Path:
-    root = tmp_path / "alliance"
-    for folder in ("content", "courses", "schemas"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+    return copy_demo(tmp_path)
 
 
 def problems(demo: Path) -> list[str]:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import records
 from records import editor_schemas
 from records.scaffold import NEW_KINDS
-from tests.site_support import REPO, load_cli
+from tests.site_support import copy_demo, load_cli
 
 TODAY = "2027-01-10"
 CHECKED = "Checked {n} records in {s} s (0 errors, 0 warnings)"
@@ -26,10 +26,7 @@ def cli():
 
 @pytest.fixture
 def demo(tmp_path) -> Path:
-    root = tmp_path / "alliance"
-    for folder in ("content", "courses", "schemas"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+    return copy_demo(tmp_path)
 
 
 def run(cli, *args):
