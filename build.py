@@ -41,8 +41,9 @@ def _count(n: int, word: str) -> str:
 
 
 def _report(problems, fmt: str) -> tuple[int, int]:
-    for problem in problems:
-        click.echo(problem.github() if fmt == "github" else str(problem))
+    lines = [problem.github() if fmt == "github" else str(problem) for problem in problems]
+    if lines:                       # one write: thousands of warnings print in a moment
+        click.echo("\n".join(lines))
     return len(problems.errors), len(problems.warnings)
 
 

@@ -35,7 +35,11 @@ def load(root: Path | str = ".", *, strict: bool = False, cache: bool = True,
     only changed files are read again (the preview)."""
     with _without_gc():
         records, problems = load_tree(root, cache=cache, memory=memory)
-        check_tree(records, problems)
+        if memory is None:
+            check_tree(records, problems)
+        else:
+            from .check_memo import check_tree_again
+            check_tree_again(records, problems, memory)
     return records, problems.strict() if strict else problems
 
 

@@ -65,6 +65,7 @@ class RecordCache:
         self._dirty: set[int] = set()
         self._seen: dict[int, set[str]] = {}
         self.stamps: dict[str, tuple[int, int]] = {}   # rel -> the stamp it was last read under
+        self.memo: dict[str, Any] = {}      # what a caller keeps beside it (check_memo.py)
 
     def _shard(self, index: int) -> dict[str, tuple]:
         shard = self._shards.get(index)

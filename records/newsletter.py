@@ -47,10 +47,8 @@ def courses_for(records: Records, edition: Edition, audience: Audience,
     phases = set(phases)
     roles = set(audience.roles)
     chosen = []
-    for course in records.courses.values():
+    for course in records.with_sessions_between(start, end):
         if course.status == "cancelled":
-            continue
-        if not any(start <= s.date <= end for s in course.sessions):
             continue
         if roles and not roles & set(course.audience):
             continue

@@ -148,7 +148,9 @@ class Offer:
     @classmethod
     def of(cls, courses: Iterable[Course], today: dt.date) -> "Offer":
         upcoming = [c for c in courses if c.is_upcoming(today)]
-        found = {c.id: facts(c, today) for c in upcoming}
+        # a course's facts are its own and the day's: made once (the preview's unchanged courses
+        # keep them from save to save, and with them their pages' signatures)
+        found = {c.id: c.derived(("facts", today), lambda c=c: facts(c, today)) for c in upcoming}
         upcoming.sort(key=lambda c: (found[c.id].next_session.date, c.title.casefold(), c.id))
         return cls(today, [c for c in upcoming if not found[c.id].cancelled], found,
                    [c for c in upcoming if found[c.id].cancelled])
@@ -162,10 +164,19 @@ class Offer:
         """The number of upcoming courses, in all or in one strand: the one count."""
         if strand is None:
             return len(self.courses)
-        return sum(1 for c in self.courses if c.strand == strand)
+        return len(self.in_strand(strand))
 
     def in_strand(self, strand: str) -> list[Course]:
-        return [c for c in self.courses if c.strand == strand]
+        return list(self._by_strand().get(strand, ()))
+
+    def _by_strand(self) -> dict[str, list[Course]]:
+        """The offer strand by strand, made once (the site counts each strand many times)."""
+        found = self.__dict__.get("_strands")
+        if found is None:
+            found = self.__dict__["_strands"] = {}
+            for course in self.courses:
+                found.setdefault(course.strand, []).append(course)
+        return found
 
     def counts_by_strand(self) -> dict[str, int]:
         return {s: self.count(s) for s in STRANDS}

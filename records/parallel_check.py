@@ -72,7 +72,7 @@ def _lookup(cache: RecordCache, files: Files) -> tuple[tuple, Files, list]:
             rel = f"{folder}/{file.name}"
             when = stamp(file)
             outcome = cache.get(rel, when) if when is not None else None
-            if outcome is not None and _photos_unchanged(root, outcome[3]):
+            if outcome is not None and (not outcome[3] or _photos_unchanged(root, outcome[3])):
                 count += outcome[0]
                 problems += outcome[1]
                 bookings += outcome[2]

@@ -8,8 +8,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import itertools
 import re
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Callable, Literal, Optional
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -291,6 +292,9 @@ class Fields(BaseModel):
                               defer_build=True)
 
 
+_SERIALS = itertools.count(1)
+
+
 class Record(Fields):
     """A record of its own, from a file (or an entry of a file): it knows its id and source."""
 
@@ -300,6 +304,8 @@ class Record(Fields):
     # a Markdown record's (line, message) for each part of its body the policy removes,
     # worked out once when its file is read (markdown.body_problems)
     _body_warnings: Any = PrivateAttr(default=None)
+    # what has been worked out from this record alone (see `derived`)
+    _derived: dict = PrivateAttr(default_factory=dict)
 
     # Read the private attributes straight from pydantic's slot: `self._id` goes through
     # BaseModel.__getattr__ (about 4 µs a time, 30x slower), and the website reads ids of
@@ -311,6 +317,45 @@ class Record(Fields):
     @property
     def path(self) -> str:
         return self.__pydantic_private__["_path"]
+
+    @property
+    def serial(self) -> int:
+        """A number no other record object of this process has: the preview's page signatures
+        stand a record by it (the same object while its file is unchanged; see
+        website/preview.py), a list of thousands in one pass."""
+        found = self.__pydantic_private__["_derived"]
+        try:
+            return found["serial"]
+        except KeyError:
+            value = found["serial"] = next(_SERIALS)
+            return value
+
+    def __getstate__(self) -> dict:
+        """Pickled (the parse cache) without what was derived: worked out again where it is
+        unpickled, and a serial belongs to the process that gave it."""
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private and private.get("_derived"):
+            state["__pydantic_private__"] = {**private, "_derived": {}}
+        return state
+
+    def __copy__(self):
+        """A copy (``model_copy`` too) works out its own derived values: pydantic shares the
+        private attributes' values between a model and its copies."""
+        copied = super().__copy__()
+        copied.__pydantic_private__["_derived"] = {}
+        return copied
+
+    def derived(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, worked out once per record and ``key``: a record is never changed after
+        it is read, and the website asks the same questions of thousands of records many
+        times a build (and, in the preview, of every unchanged record again on each save)."""
+        found = self.__pydantic_private__["_derived"]
+        try:
+            return found[key]
+        except KeyError:
+            value = found[key] = make()
+            return value
 
 
 class Contact(Fields):
@@ -494,17 +539,35 @@ class Course(Record):
                              "an https:// link or mailto: address")
         return value
 
+    # asked of every course many times a build: worked out once (see Record.derived), the
+    # look-up written out, a lambda per call costing more than the look-up itself
     @property
-    def dated_sessions(self) -> list[Session]:
-        return sorted(self.sessions, key=lambda s: (s.date, s.span()))
+    def dated_sessions(self) -> tuple[Session, ...]:
+        found = self.__pydantic_private__["_derived"]
+        try:
+            return found["dated_sessions"]
+        except KeyError:
+            value = found["dated_sessions"] = tuple(sorted(self.sessions,
+                                                           key=lambda s: (s.date, s.span())))
+            return value
 
     @property
     def first_date(self) -> dt.date:
-        return min(s.date for s in self.sessions)
+        found = self.__pydantic_private__["_derived"]
+        try:
+            return found["first_date"]
+        except KeyError:
+            value = found["first_date"] = min(s.date for s in self.sessions)
+            return value
 
     @property
     def last_date(self) -> dt.date:
-        return max(s.date for s in self.sessions)
+        found = self.__pydantic_private__["_derived"]
+        try:
+            return found["last_date"]
+        except KeyError:
+            value = found["last_date"] = max(s.date for s in self.sessions)
+            return value
 
     def is_upcoming(self, today: dt.date) -> bool:
         return self.last_date >= today

@@ -6,6 +6,7 @@ are valid plus every problem found; cross-references are checked afterwards by c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,26 @@ class Records:
     def facilitated_by(self, sle_id: str) -> list[Course]:
         return sorted((c for c in self.courses.values() if sle_id in c.facilitators),
                       key=lambda c: (c.first_date, c.id))
+
+    def with_sessions_between(self, start: dt.date, end: dt.date) -> list[Course]:
+        """Courses with a session from ``start`` to ``end`` (inclusive), by their first session
+        in that time (then in file order). Asked
+        for every newsletter edition and audience, so the courses are indexed by session day
+        once (after loading: the index is not updated if courses are added later)."""
+        by_day = self.__dict__.get("_by_day")
+        if by_day is None:
+            by_day = {}
+            for course in self.courses.values():
+                for day in {s.date for s in course.sessions}:
+                    by_day.setdefault(day, []).append(course)
+            self.__dict__["_by_day"] = by_day
+        found: dict[str, Course] = {}
+        day = start
+        while day <= end:
+            for course in by_day.get(day, ()):
+                found[course.id] = course
+            day += dt.timedelta(days=1)
+        return list(found.values())
 
     def previous_edition(self, edition_id: str) -> Edition | None:
         ordered = list(self.editions.values())
@@ -187,8 +208,15 @@ def source_line(record: Record, *loc) -> int:
 # --- one reader per kind of file ------------------------------------------------------------
 
 def _rel(root: Path, file: Path) -> str:
-    base, path = root.as_posix().rstrip("/") + "/", file.as_posix()
-    return path[len(base):] if path.startswith(base) else file.relative_to(root).as_posix()
+    base, path = _prefix(str(root)), str(file)
+    if os.sep == "/" and path.startswith(base) and base != "./":   # thousands of files a load
+        return path[len(base):]
+    return file.relative_to(root).as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix(root: str) -> str:
+    return root.rstrip("/") + "/"
 
 
 def _check_one(model: type[Record], data: Any, record_id: str, path: str, line: int, loc: tuple,
@@ -228,11 +256,13 @@ def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path
     return record, problems.items, incomplete
 
 
-def _cached(cache: RecordCache | None, root: Path, file: Path, read) -> tuple[Any, list, list]:
-    """``read()``'s outcome for ``file``, from the cache while the file is unchanged."""
+def _cached(cache: RecordCache | None, root: Path, file: Path, read, rel: str | None = None
+            ) -> tuple[Any, list, list]:
+    """``read()``'s outcome for ``file`` (``rel``: its path from ``root``, if known), from
+    the cache while the file is unchanged."""
     if cache is None:
         return read()
-    rel, when = _rel(root, file), stamp(file)
+    rel, when = rel or _rel(root, file), stamp(file)
     outcome = cache.get(rel, when) if when is not None else None
     if outcome is None:
         outcome = read()
@@ -242,15 +272,19 @@ def _cached(cache: RecordCache | None, root: Path, file: Path, read) -> tuple[An
 
 
 def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
-                         cache: RecordCache | None = None) -> tuple[dict[str, Record], list, list]:
-    """Read and validate some Markdown records: (valid records, problems, incomplete records)."""
+                         cache: RecordCache | None = None, folder: str | None = None
+                         ) -> tuple[dict[str, Record], list, list]:
+    """Read and validate some Markdown records of ``folder`` (relative to ``root``): (valid
+    records, problems, incomplete records)."""
     problems: list = []
     out, incomplete = {}, []
     body_field = model.model_fields.get("body")
     body_required = body_field is not None and body_field.is_required()
     for record_id, file in items:
+        # layout.record_files named the file: its id and .md (no path arithmetic per file)
+        rel = f"{folder}/{record_id}.md" if folder else None
         record, found, partial = _cached(cache, root, file, lambda: _markdown_record(
-            root, model, record_id, file, body_required))
+            root, model, record_id, file, body_required), rel)
         problems += found
         incomplete += partial
         if record is not None:
@@ -419,7 +453,7 @@ def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], pr
     found = {}
     for folder, model in MARKDOWN_KINDS.items():
         found[folder], folder_problems, incomplete = _read_markdown_files(
-            records.root, model, files.get(folder, []), cache)
+            records.root, model, files.get(folder, []), cache, folder)
         problems.extend(folder_problems)
         records.incomplete.extend(incomplete)
     records.sles.update(found["content/sles"])

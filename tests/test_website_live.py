@@ -157,3 +157,26 @@ def test_a_warning_is_printed_once_then_counted(preview, capsys):
     assert not [line for line in second if "marquee" in line], second
     assert "(1 warning as before)" in second, second
     assert preview.problems is None
+
+
+def test_the_search_index_after_saves_is_what_the_search_plugin_writes(preview):
+    """The preview writes the index from entries encoded once (website.live): the same bytes
+    as Material's own writer, after an edit, an addition and a removal."""
+    root, site, preview = preview
+    course = root / "courses" / f"{COURSE}.md"
+    text = course.read_text(encoding="utf-8")
+    course.write_text(text.replace("title: A level maths network",
+                                   'title: "A level maths \\u00e9 & <b> \\"network\\""'), encoding="utf-8")
+    (root / "courses" / "new-course-copy.md").write_text(
+        text.replace("title: A level maths network", "title: A new course"), encoding="utf-8")
+    preview.rebuild()
+    (root / "courses" / "new-course-copy.md").unlink()
+    preview.rebuild()
+    assert preview.problems is None and preview.builds == 3
+    plugin = preview.site._search_plugin()
+    assert plugin is not None                     # Material's: the faster writer was used
+    written = (site / "search" / "search_index.json").read_bytes()
+    assert written == plugin.search_index.generate_search_index(None).encode("utf-8")
+    titles = [d["title"] for d in json.loads(written)["docs"]]
+    assert any("A level maths \u00e9" in t for t in titles), titles
+    assert not any("A new course" in t for t in titles)

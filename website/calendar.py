@@ -285,6 +285,22 @@ def _calendar(records: Records, name: str, description: str, tzid: str,
     return "".join(head + body + ["END:VCALENDAR" + CRLF]).encode("utf-8")
 
 
+def _feed(memo: dict, records: Records, name: str, description: str, tzid: str,
+          courses: list[tuple[str, Course]], events: dict[str, str], years: tuple[int, int]
+          ) -> bytes:
+    """:func:`_calendar`, remembered in ``memo`` under its events' texts: the whole offer's
+    feed holds every upcoming course (megabytes at 5,000 courses) and a saved course seldom
+    changes it. A course's text is the same object while it is unchanged, so comparing the
+    texts is mostly a pass over references."""
+    texts = tuple(events[course_id] for course_id, _ in courses)
+    key = (name, description, tzid, years, texts)
+    kept = memo.get(("feed", name))
+    if kept is None or kept[0] != key:
+        kept = memo[("feed", name)] = (key, _calendar(records, name, description, tzid, courses,
+                                                        events, years))
+    return kept[1]
+
+
 def calendars(records: Records, today: dt.date, *,
               course_url: Callable[[str], str] | None = None,
               memo: dict | None = None, token: Callable[[Course], object] | None = None
@@ -309,18 +325,25 @@ def calendars(records: Records, today: dt.date, *,
         kept = memo.get(cid)
         if kept is None or kept[0] != key:
             text = course_events(records, c, stamp, host, tzid, course_url(cid))
-            feed = _calendar(records, c.title, f"{c.title}, {who}", tzid, [(cid, c)],
-                             {cid: text}, years)
+            if kept is not None and kept[1] == text:      # an edit the feeds do not show:
+                text, feed = kept[1], kept[2]             # the same objects (see _feed)
+            else:
+                feed = _calendar(records, c.title, f"{c.title}, {who}", tzid, [(cid, c)],
+                                 {cid: text}, years)
             kept = memo[cid] = (key, text, feed)
         events[cid], own[cid] = kept[1], kept[2]
     upcoming = [(c.id, c) for c in records.upcoming(today)]
-    files = {ALL_FEED: _calendar(records, f"{who}: courses and events",
-                                 f"Every upcoming course and event of {alliance.name}.",
-                                 tzid, upcoming, events, years)}
+    files = {ALL_FEED: _feed(memo, records, f"{who}: courses and events",
+                             f"Every upcoming course and event of {alliance.name}.",
+                             tzid, upcoming, events, years)}
+    by_strand: dict[str, list] = {strand: [] for strand in STRANDS}
+    for cid, c in upcoming:
+        by_strand.setdefault(c.strand, []).append((cid, c))
     for strand, label in STRANDS.items():
-        chosen = [(cid, c) for cid, c in upcoming if c.strand == strand]
-        files[strand_feed_path(strand)] = _calendar(
-            records, f"{who}: {label}", f"Upcoming {label.lower()} courses and events of {alliance.name}.",
+        chosen = by_strand[strand]
+        files[strand_feed_path(strand)] = _feed(
+            memo, records, f"{who}: {label}",
+            f"Upcoming {label.lower()} courses and events of {alliance.name}.",
             tzid, chosen, events, years)
     for course_id in sorted(records.courses):
         files[course_feed_path(course_id)] = own[course_id]

@@ -34,7 +34,7 @@ its JSON Schema, see opendata.py) and the alliance's colours (identity.py).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -152,8 +152,8 @@ def home(ix: Index) -> list[Page]:
     # What's next: courses someone could still join (not cancelled, not closed once under way)
     live = [c for c in offer.courses if not offer.facts[c.id].cancelled
             and (not offer.facts[c.id].started or offer.facts[c.id].bookable)]
-    roles = [{"word": w, "count": sum(1 for c in offer.courses if w in c.audience)}
-             for w in r.vocabulary.roles]
+    counted = Counter(w for c in offer.courses for w in dict.fromkeys(c.audience))
+    roles = [{"word": w, "count": counted[w]} for w in r.vocabulary.roles]
     return [Page(Paths.home, "home.md.j2", {
         "next_courses": live[:NEXT_ON_HOME], "upcoming_count": offer.count(),
         "roles": [x for x in roles if x["count"]],

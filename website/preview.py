@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import os
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pydantic import BaseModel
 import records
 from records import Problems
 from records.cache import RecordCache
+from records.schema import SLE, Course, Edition, FreePage, NewsItem, School
 
 from . import calendar as feeds
 from . import identity, opendata
@@ -62,7 +64,6 @@ class Incremental:
     _signatures: dict[str, Any] = field(default_factory=dict)
     _composites: dict[int, Any] = field(default_factory=dict)
     _composites_before: dict[int, Any] = field(default_factory=dict)
-    _versions: dict[str, Any] = field(default_factory=dict)
     _json: dict = field(default_factory=dict)
     _urls: Any = None
     _texts: dict[str, str] = field(default_factory=dict)
@@ -73,6 +74,7 @@ class Incremental:
     _files: dict | None = None
     _copied: dict = field(default_factory=dict)
     _base: tuple = (None, None)
+    _serials: dict = field(default_factory=dict)     # (path, file version) -> serial
 
     def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path], result: Update) -> None:
         """Write what differs from the last update (kept in memory: no file is read back),
@@ -136,14 +138,20 @@ class Incremental:
         kind = type(value)
         if kind in _PLAIN:
             return value
+        if kind is list or kind is tuple:
+            if value and _RECORD_KINDS.issuperset(map(type, value)):   # thousands in a list:
+                return ("records", tuple(map(_SERIAL, value)))          # one pass, in C
+            if kind is tuple:      # often a record's own (sessions in date order): the same
+                return self._composite(value, depth, lambda: value)     # object every save
+            return tuple([self.signature(v, depth + 1) for v in value])
+        if kind in _RECORD_KINDS:
+            return ("record", value.serial)
         if isinstance(value, BaseModel):
             private = value.__pydantic_private__ or {}
             path = private.get("_path")
-            if path:
-                return ("record", path, private.get("_id"), self._stamp(path))
+            if path:         # from a file read on every load (alliance.yml, board.yml): a new
+                return ("record", path, private.get("_id"), self._stamp(path))   # object
             return self._composite(value, depth, lambda: value.__dict__.values())
-        if kind is list or kind is tuple:
-            return tuple([self.signature(v, depth + 1) for v in value])
         if kind is dict:
             return tuple([(k, self.signature(v, depth + 1)) for k, v in value.items()])
         if isinstance(value, (str, int, float, bool, dt.date, dt.time)):
@@ -161,6 +169,27 @@ class Incremental:
             return tuple(self.signature(v, depth + 1) for v in items)
         return repr(value)
 
+    def _number(self, recs) -> set[str]:
+        """Give each record of one file its file version's serial (see _RECORD_KINDS): the
+        same number while the file is unchanged, even when it was read again (a file saved
+        in the last two seconds is not kept by the cache: it might change again unseen).
+        Returns the ids of the records whose file changed, came or went."""
+        kept, numbered, changed = self._serials, {}, set()
+        for kind in (recs.courses.values(), recs.sles.values(), recs.schools.values(),
+                     recs.editions.values(), recs.pages.values(), recs.news):
+            for record in kind:
+                key = (record.path, self._stamp(record.path))
+                found = kept.get(key)
+                if found is None:               # a new file version: a new number
+                    found = (record.serial, record.id)
+                    changed.add(found[1])
+                else:
+                    record.__pydantic_private__["_derived"]["serial"] = found[0]
+                numbered[key] = found
+        changed.update(record_id for key, (_, record_id) in kept.items() if key not in numbered)
+        self._serials = numbered
+        return changed
+
     def _composite(self, value: Any, depth: int, parts) -> Any:
         """An object's signature from its parts, made once: kept with the object (so its id
         is not reused) while the object is still in use, across updates too. Records and
@@ -175,22 +204,17 @@ class Incremental:
             self._composites[key] = found
         return found[1]
 
-    def _forget_changed(self, renderer: Renderer, recs) -> None:
+    def _forget_changed(self, renderer: Renderer, changed: set[str]) -> None:
         """Drop the renderer's pieces (cards, list rows, memoised filters) of the courses and
-        SLEs whose file changed, came or went since the last update; keep the rest: a card
-        shows its own course and the build's globals only (a change to those renders afresh)."""
-        versions = {record.id: (record.path, self._stamp(record.path))
-                    for kind in (recs.courses, recs.sles) for record in kind.values()}
-        changed = {rid for rid in versions.keys() | self._versions.keys()
-                   if versions.get(rid) != self._versions.get(rid)}
-        self._versions = versions
-        if changed:
-            renderer._once = {key: piece for key, piece in renderer._once.items()
-                              if not (len(key) > 1 and key[0] in _PER_RECORD and key[1] in changed)}
-        paths = {record.path for kind in (recs.courses, recs.sles) for record in kind.values()}
+        SLEs whose file changed, came or went since the last update (``changed``: their ids);
+        keep the rest: a card shows its own course and the build's globals only (a change to
+        those renders afresh)."""
+        if not changed:
+            return
+        renderer._once = {key: piece for key, piece in renderer._once.items()
+                          if not (len(key) > 1 and key[0] in _PER_RECORD and key[1] in changed)}
         renderer._memo = {key: kept for key, kept in renderer._memo.items()
-                          if getattr(kept[0], "path", None) in paths
-                          and kept[0] is _current(recs, kept[0])}
+                          if type(kept[0]) in _MEMOISED and kept[0].id not in changed}
 
     def _templates_version(self) -> tuple:
         return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
@@ -205,6 +229,7 @@ class Incremental:
         for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
             self._stamp(f"content/{shared}")      # before reading them, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
+        changed = self._number(recs)
         result = Update(problems)
         if problems.errors:
             result.seconds = time.perf_counter() - started
@@ -220,7 +245,7 @@ class Incremental:
                    site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
         if overall != self._globals or self._renderer is None:
             self._renderer, self._signatures, self._texts = Renderer(), {}, {}
-            self._events, self._versions, self._json = {}, {}, {}
+            self._events, self._json = {}, {}
             self._urls = course_urls(recs, self._base_config())   # the alliance's site_url
             self._globals = overall
         renderer = self._renderer
@@ -228,7 +253,7 @@ class Incremental:
         # the same globals as a full build; what a page shows of other records (counts, cards,
         # facts) is in its context, so its signature still says when it must be rendered again
         renderer.bind(recs, today, site.offer, self._urls)
-        self._forget_changed(renderer, recs)
+        self._forget_changed(renderer, changed)
         texts, signatures = {}, {}
         for page in site.pages:
             sig = (page.template, self.signature(page.context))
@@ -268,13 +293,13 @@ class Incremental:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
+# records of one file each, kept by the memory cache: the same object while the file is
+# unchanged (an edited file gives a new one; records are never changed once read), so such a
+# record's signature is its serial (Record.serial), and a list of thousands is made in C
+_RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage})
+_SERIAL = operator.attrgetter("serial")
 _PER_RECORD = {"card", "course_item", "sle_card"}     # Renderer._once keys: (kind, record id, ...)
-
-
-def _current(recs, record) -> Any:
-    """The record of the same kind and id in ``recs`` (None if it went)."""
-    kind = recs.courses if record.path.startswith("courses/") else recs.sles
-    return kind.get(record.id)
+_MEMOISED = (Course, SLE)          # what the renderer's memoised filters are asked about
 
 
 _PLACEHOLDER: bytes | None = None
