@@ -349,6 +349,24 @@ def _keyed_cached(cache: RecordCache | None, root: Path, rel: str, model: type[R
     return out, ids
 
 
+def _file_cached(cache: RecordCache | None, root: Path, rel: str, read_into, problems: Problems,
+                 incomplete: list) -> Any:
+    """``read_into(root, problems, incomplete)`` for one shared file, through the parse cache
+    while the file is unchanged: a re-check after one course's edit skips reading and
+    validating alliance.yml and board.yml (and building their validators)."""
+    file = root / rel
+    if cache is None or file.is_symlink() or not file.is_file():
+        return read_into(root, problems, incomplete)
+
+    def read() -> tuple:
+        found, partial = Problems(), []
+        return read_into(root, found, partial), found.items, partial
+    value, found, partial = _cached(cache, root, file, read, rel)
+    problems.extend(found)
+    incomplete.extend(partial)
+    return value
+
+
 def _board(root: Path, problems: Problems, incomplete: list) -> list[BoardMember]:
     rel = "content/board.yml"
     doc = _yaml_mapping(root, rel, problems, required=False)
@@ -435,12 +453,15 @@ def load_core(root: Path, problems: Problems, *, cache: bool = True,
                                             problems, incomplete)
     ids = {"content/schools": school_ids, "content/venues.yml": venue_ids,
            "content/audiences.yml": audience_ids}
-    if school_cache is not None:
-        school_cache.save()
     for rel in renamed:                 # e.g. only venues.yaml: its error is reported, once
         ids[rel] = None
-    return Records(root=root, alliance=_alliance(root, problems, incomplete), venues=venues,
-                   schools=schools, board=_board(root, problems, incomplete), audiences=audiences,
+    alliance = _file_cached(school_cache, root, "content/alliance.yml", _alliance, problems,
+                            incomplete)
+    board = _file_cached(school_cache, root, "content/board.yml", _board, problems, incomplete)
+    if school_cache is not None:
+        school_cache.save()
+    return Records(root=root, alliance=alliance, venues=venues,
+                   schools=schools, board=board, audiences=audiences,
                    ids=ids, incomplete=incomplete,
                    impact=_single(root, IMPACT_FILE, ImpactChoice, problems, incomplete),
                    impact_published=_single(root, PUBLISHED_FILE, PublishedImpact, problems,

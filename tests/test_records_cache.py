@@ -71,6 +71,29 @@ def test_venues_come_from_the_cache_until_the_file_changes(tmp_path):
     assert _check(root) == []
 
 
+def test_the_alliance_and_board_come_from_the_cache_until_their_file_changes(tmp_path):
+    """Both are read through the cache (a re-check skips them); an edit is seen at once."""
+    from test_records import ALLIANCE, BOARD
+    root = make_tree(tmp_path)
+    _age(root)
+    assert _check(root) == [] and _check(root) == []
+    alliance, board = root / "content/alliance.yml", root / "content/board.yml"
+    alliance.write_text(ALLIANCE.replace("lead_school: testwick-primary", "lead_school: testwick"),
+                        encoding="utf-8")
+    board.write_text(BOARD.replace("  organisation: University of Testwick\n", ""), encoding="utf-8")
+    found = _check(root)
+    assert any(p.startswith("content/alliance.yml:4: lead_school: unknown school 'testwick'")
+               for p in found), found
+    assert any(p.startswith("content/board.yml:") for p in found), found
+    assert records.load(root)[0].alliance.lead_school == "testwick"
+    _age(root, 30)
+    assert _check(root) == found                          # the same answer from the cache
+    alliance.write_text(ALLIANCE, encoding="utf-8")
+    board.write_text(BOARD, encoding="utf-8")
+    assert _check(root) == []
+    assert records.load(root)[0].alliance.lead_school == "testwick-primary"
+
+
 def test_a_deleted_or_damaged_cache_is_rebuilt(tmp_path):
     root = make_tree(tmp_path, {"courses/maths-science.md": COURSE.replace("strand: cpd", "strand: cdp")})
     _age(root)
