@@ -311,17 +311,18 @@ def _bookings(course: Course) -> list[Booking]:
 def _copies(bookings: list[Booking], problems: Problems) -> set[str]:
     """A course file copied and not yet changed (same title, same sessions): one warning, and
     its sessions are not also reported as double bookings. Returns the copies' paths."""
-    sessions: dict[str, list] = defaultdict(list)
+    by_path: dict[str, list[Booking]] = {}
     for b in bookings:
-        sessions[b.path].append((b.date, b.start, b.end, b.venue))
+        by_path.setdefault(b.path, []).append(b)
     first: dict[tuple, str] = {}
     copies = set()
-    for b in sorted(bookings, key=lambda b: (len(b.path), b.path)):   # a copy's name is longer
-        key = (b.title, tuple(sorted(sessions[b.path])))
-        original = first.setdefault(key, b.path)
-        if original != b.path and b.path not in copies:
-            copies.add(b.path)
-            problems.warning(b.path, b.title_line, "title",
+    for path in sorted(by_path, key=lambda p: (len(p), p)):      # a copy's name is longer
+        items = by_path[path]
+        key = (items[0].title, tuple(sorted((b.date, b.start, b.end, b.venue) for b in items)))
+        original = first.setdefault(key, path)
+        if original != path:
+            copies.add(path)
+            problems.warning(path, items[0].title_line, "title",
                              f"the same title and dates as {original}: a copy not yet changed? "
                              "Change it, or delete the file")
     return copies
@@ -330,21 +331,26 @@ def _copies(bookings: list[Booking], problems: Problems) -> set[str]:
 def double_bookings(bookings: list[Booking], problems: Problems) -> None:
     """Two live sessions in one venue, or one SLE in two sessions, at overlapping times."""
     copies = _copies(bookings, problems)
-    bookings = [b for b in bookings if b.path not in copies]
     by_venue: dict[tuple, list[Booking]] = defaultdict(list)
     by_sle: dict[tuple, list[Booking]] = defaultdict(list)
     for b in bookings:
+        if copies and b.path in copies:
+            continue
         if b.venue != ONLINE:
             by_venue[(b.venue, b.date)].append(b)
         for sle_id in b.facilitators:
             by_sle[(sle_id, b.date)].append(b)
     for (venue, day), items in by_venue.items():
+        if len(items) < 2:                   # most days in most venues: nothing to compare
+            continue
         for b1, b2 in _clashes(items):
             problems.warning(b1.path, b1.venue_line,
                              f"sessions[{b1.index + 1}]",
                              f"double booking: {venue} on {day} {b1.times} clashes with "
                              f"{b2.path} session {b2.index + 1} ({b2.times})")
     for (sle_id, day), items in by_sle.items():
+        if len(items) < 2:
+            continue
         for b1, b2 in _clashes(items):
             problems.warning(b1.path, b1.facilitators_line, "facilitators",
                              f"double booking: SLE {sle_id} facilitates session {b1.index + 1} on {day} "

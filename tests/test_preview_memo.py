@@ -157,3 +157,23 @@ def test_course_feeds_after_saves_are_those_of_a_fresh_build(root):
         kept = feeds.calendars(recs, TODAY, memo=memo, token=lambda c: memory.stamps.get(c.path))
         fresh = feeds.calendars(records.load(root, cache=False)[0], TODAY)
         assert kept == fresh, what
+
+
+def test_a_change_saved_with_an_error_elsewhere_shows_once_the_error_is_fixed(tmp_path, root):
+    """An update that fails (another file has an error) must not make the next one forget
+    that a course changed: its finder card and list rows are made afresh then."""
+    from website.preview import Incremental
+    preview = Incremental(root, tmp_path / "preview", TODAY)
+    assert preview.update().ok
+    docs = tmp_path / "preview" / "docs"
+    _replace(root / "courses" / "star-workshop.md", "leaders' workshop", "leaders' summit")
+    _replace(root / "courses" / "enquiry-day.md", "cost: 12.5", "cost: twelve")
+    assert not preview.update().ok
+    _replace(root / "courses" / "enquiry-day.md", "cost: twelve", "cost: 12.5")
+    assert preview.update().ok
+    shown = {path.relative_to(docs).as_posix() for path in docs.rglob("*.md")
+             if "leaders' summit" in path.read_text(encoding="utf-8")}
+    stale = {path.relative_to(docs).as_posix() for path in docs.rglob("*.md")
+             if "leaders' workshop" in path.read_text(encoding="utf-8")}
+    assert "courses/star-workshop.md" in shown and len(shown) > 1, shown
+    assert not stale, stale

@@ -229,7 +229,6 @@ class Incremental:
         for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
             self._stamp(f"content/{shared}")      # before reading them, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
-        changed = self._number(recs)
         result = Update(problems)
         if problems.errors:
             result.seconds = time.perf_counter() - started
@@ -240,6 +239,9 @@ class Incremental:
         if site.problems.errors:
             result.seconds = time.perf_counter() - started
             return result
+        # numbered only once the pages will be rendered: a change seen by an update that
+        # failed is still a change to the next one (its cards and list rows made afresh)
+        changed = self._number(recs)
         overall = (today, self.signature(recs.alliance), self.signature(recs.venues),
                    self.signature(recs.schools), self._templates_version(),
                    site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
