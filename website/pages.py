@@ -220,14 +220,14 @@ def archive(ix: Index) -> list[Page]:
 
 def courses(ix: Index) -> list[Page]:
     pages = []
+    sles, all_venues, offer, today = ix.records.sles, ix.records.venues, ix.offer, ix.today
     for course in ix.records.courses.values():
-        facilitators = [ix.records.sles[i] for i in dict.fromkeys(course.facilitators)
-                        if i in ix.records.sles]
+        facilitators = [sles[i] for i in dict.fromkeys(course.facilitators) if i in sles]
         sessions = course.dated_sessions
-        venues = [v for v in dict.fromkeys(s.venue for s in sessions) if v in ix.records.venues]
-        finished = not course.is_upcoming(ix.today)
-        facts = None if finished else ix.offer.facts[course.id]
-        others = ix.offer.alternatives(course) if facts and (facts.full or facts.cancelled) else []
+        venues = [v for v in dict.fromkeys(s.venue for s in sessions) if v in all_venues]
+        finished = course.last_date < today
+        facts = None if finished else offer.facts[course.id]
+        others = offer.alternatives(course) if facts and (facts.full or facts.cancelled) else []
         pages.append(Page(Paths.course(course.id), "course.md.j2", {
             "course": course, "sessions": sessions, "facilitators": facilitators,
             "venues": venues, "finished": finished, "facts": facts, "alternatives": others},
