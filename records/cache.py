@@ -66,6 +66,7 @@ class RecordCache:
         self._seen: dict[int, set[str]] = {}
         self.stamps: dict[str, tuple[int, int]] = {}   # rel -> the stamp it was last read under
         self.memo: dict[str, Any] = {}      # what a caller keeps beside it (check_memo.py)
+        self.settled = True                 # False once an outcome was too new to be stored
 
     def _shard(self, index: int) -> dict[str, tuple]:
         shard = self._shards.get(index)
@@ -95,8 +96,14 @@ class RecordCache:
             return entry[1]
         return None
 
+    def previous(self, rel: str) -> Any:
+        """The outcome stored for ``rel`` whatever its stamp (what the file gave last time)."""
+        entry = self._shard(shard_of(rel, self.shards)).get(rel)
+        return None if entry is None else entry[1]
+
     def put(self, rel: str, stamp: tuple[int, int], outcome: Any) -> None:
         if stamp[1] > (time.time() - SETTLE_SECONDS) * 1e9:
+            self.settled = False
             return
         index = shard_of(rel, self.shards)
         self._shard(index)[rel] = (stamp, outcome)
@@ -126,6 +133,39 @@ class RecordCache:
         except OSError:
             pass                              # a read-only tree: no cache, same answers
         self._dirty.clear()
+
+    def load_extra(self, name: str) -> Any:
+        """A value kept beside the shards under the same salt (None if there is none)."""
+        if self.folder is None:
+            return None
+        try:
+            with open(self.folder / f"{self.kind}-{name}.pickle", "rb") as handle:
+                salt, value = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError,
+                TypeError, ImportError):
+            return None
+        return value if salt == self.salt else None
+
+    def save_extra(self, name: str, value: Any) -> None:
+        """Keep ``value`` for the next run (None: forget it); a read-only tree keeps nothing."""
+        if self.folder is None:
+            return
+        path = self.folder / f"{self.kind}-{name}.pickle"
+        try:
+            if value is None:
+                path.unlink(missing_ok=True)
+                return
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump((self.salt, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError:
+            pass
 
     def _forget_old(self) -> None:
         """Remove caches written by other versions of the code."""

@@ -51,8 +51,8 @@ def _outcomes(records: Records, problems: Problems, bookings: list[Booking],
     for problem in problems:
         by_path.setdefault(problem.path, []).append(problem)
     booked: dict[str, list] = {rel: [] for rel, _ in stale}
-    for booking in bookings:
-        booked.setdefault(booking.path, []).append(booking)
+    for booking in bookings:          # kept as plain tuples: unpickled five times faster
+        booked.setdefault(booking.path, []).append(tuple(booking))
     return {rel: (rel in valid, by_path[rel], booked[rel], photos.get(rel, []))
             for rel, _ in stale}
 
@@ -151,10 +151,11 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     count += known
     problems.extend(known_problems)
     if len(stale) < PARALLEL_FROM or workers < 2 or not _can_fork():
+        before = {rel: cache.previous(rel) for rel, _ in stale}    # before they are replaced
         part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
         count += part_count
         problems.extend(part_problems)
-        double_bookings(bookings + part_bookings, problems)
+        _sweep(cache, bookings, part_bookings, before, problems)
         return count, problems
     global _CACHE
     import multiprocessing                    # here: a re-check of a few files needs no workers
@@ -176,5 +177,38 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
                 bookings += part_bookings
     finally:
         _CACHE = None
-    double_bookings(bookings, problems)
+    double_bookings([b if isinstance(b, Booking) else Booking._make(b) for b in bookings],
+                    problems)
     return count, problems
+
+
+# --- the double-booking sweep, kept between runs ---------------------------------------------
+
+SWEEP = "sweep"
+
+
+def _sweep(cache: RecordCache, known: list[tuple], fresh: list[Booking],
+           before: dict[str, tuple | None], problems: Problems) -> None:
+    """:func:`check.double_bookings` over the unchanged files' sessions (``known``, as
+    tuples) and the re-read files' (``fresh``; ``before``: their outcomes stored last time):
+    its answer from the last run when every re-read file has the sessions it had then. A re-check after an
+    edited description then neither builds nor sweeps 12,000 sessions (5,000 courses)."""
+    kept = cache.load_extra(SWEEP)
+    if kept is not None and _same_sessions(fresh, before):
+        problems.extend(kept)
+        return
+    found = Problems()
+    double_bookings([Booking._make(b) for b in known] + fresh, found)
+    problems.extend(found.items)
+    # kept only if every outcome of this run was stored: the next run compares with those
+    cache.save_extra(SWEEP, found.items if cache.settled else None)
+
+
+def _same_sessions(fresh: list[Booking], before: dict[str, tuple | None]) -> bool:
+    """Whether the re-read files hold the sessions they held last time. (A file that came or
+    went changed the ids in the cache's salt: then nothing of the last run is reused.)"""
+    now: dict[str, list[tuple]] = {rel: [] for rel in before}
+    for booking in fresh:
+        now.setdefault(booking.path, []).append(tuple(booking))
+    return all((before[rel][2] if before.get(rel) is not None else []) == sessions
+               for rel, sessions in now.items())

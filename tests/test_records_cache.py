@@ -170,3 +170,35 @@ def test_a_warm_load_gives_the_same_records_and_body_warnings_and_sees_an_edit(t
     edited, problems = records.load(root)
     assert [str(p) for p in problems] == []
     assert "<by" not in edited.courses["maths-science"].body
+
+
+def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_path):
+    """`check` keeps its last double-booking answer and reuses it while no file's sessions
+    changed: after every edit below, the cached check says what a check without cache says."""
+    from test_records import DOUBLE
+    root = make_tree(tmp_path, {"courses/another.md": DOUBLE})
+    another, course = root / "courses/another.md", root / "courses/maths-science.md"
+
+    def same_as_fresh(what: str) -> list[str]:
+        _age(root)
+        found = _check(root)
+        assert found == [str(p) for p in records.check(root, cache=False)[1]], what
+        assert _check(root) == found, what                   # and again, from the cache
+        return found
+
+    clashes = same_as_fresh("two courses in the same room at once")
+    assert sum("double booking" in p for p in clashes) == 2
+    another.write_text(DOUBLE.replace("Text.", "Other text."), encoding="utf-8")
+    assert same_as_fresh("a description edited") == clashes
+    another.write_text(DOUBLE.replace('start: "15:00"', 'start: "16:00"'), encoding="utf-8")
+    assert not any("double booking" in p for p in same_as_fresh("moved to after the first"))
+    another.write_text(DOUBLE, encoding="utf-8")
+    assert same_as_fresh("moved back") == clashes
+    (root / "courses/copy.md").write_text(COURSE, encoding="utf-8")
+    copied = same_as_fresh("a course copied and not yet changed")
+    assert any("a copy not yet changed" in p for p in copied)
+    (root / "courses/copy.md").unlink()
+    assert same_as_fresh("the copy deleted") == clashes
+    course.unlink()
+    assert not any("double booking" in p for p in same_as_fresh("one of the two deleted"))
+    assert (root / ".cache").is_dir()
