@@ -268,7 +268,8 @@ class Incremental:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
-_PER_RECORD = {"card", "course_item", "sle_card"}     # Renderer._once keys: (kind, record id, ...)
+# the kinds of Renderer._once keys (kind, record id, root) that show one course or SLE
+_PER_RECORD = {"card", "course_item", "past_item", "sle_card"}
 
 
 def _current(recs, record) -> Any:
