@@ -13,8 +13,10 @@ generated mkdocs.yml plus MkDocs' own preprocessors and treeprocessors), times f
   search   Material's search plugin indexing the rendered HTML (skipped for pages whose front
            matter says search: exclude).
 
-Figures are grouped by page kind (course, SLE, listing, ...) beside a plain Material site's
-short pages, measured in the same run, so the extra our Markdown costs is one column.
+Figures are this process's CPU time (steadier than the clock on a shared machine), grouped by
+page kind (course, SLE, listing, ...) beside a plain Material site's short pages measured in
+the same run, so the extra our Markdown costs is one column. The theme's templates are not
+in it: bench_site.py times the whole MkDocs stage.
 --profile N profiles the rendering of the pages of --kind (default: every page) and prints
 the N costliest functions (cumulative and own time).
 """
@@ -81,7 +83,7 @@ def measure(config_file: Path, only: str | None = None, profile: int = 0) -> dic
         import cProfile
         profiler = cProfile.Profile()
     index = SearchIndex()
-    clock = time.perf_counter
+    clock = time.process_time
     for page in chosen:
         row = totals[kind_of(page.file.src_uri)]
         started = clock()
