@@ -300,7 +300,8 @@ _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
 # record's signature is its serial (Record.serial), and a list of thousands is made in C
 _RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage})
 _SERIAL = operator.attrgetter("serial")
-_PER_RECORD = {"card", "course_item", "sle_card"}     # Renderer._once keys: (kind, record id, ...)
+# the kinds of Renderer._once keys (kind, record id, root) that show one course or SLE
+_PER_RECORD = {"card", "course_item", "past_item", "sle_card"}
 _MEMOISED = (Course, SLE)          # what the renderer's memoised filters are asked about
 
 

@@ -238,15 +238,28 @@ def environment(templates: Path = TEMPLATES) -> jinja2.Environment:
     return env
 
 
+def html_url(value: str) -> str:
+    """:func:`url` for an attribute of raw HTML: quoted as in Markdown, then left to
+    autoescape (an ``&`` of a query string becomes ``&amp;``, as Python-Markdown writes it)."""
+    return str(url(value))
+
+
+def html_mailto(address: str, subject: str = "") -> str:
+    """:func:`mailto` for an attribute of raw HTML (see :func:`html_url`)."""
+    return str(mailto(address, subject))
+
+
 def html_environment(templates: Path = HTML_TEMPLATES) -> jinja2.Environment:
-    """For raw HTML blocks inside the Markdown (cards, the finder's form): plain HTML
-    escaping, since Markdown leaves raw HTML blocks alone (a Markdown backslash would show)."""
+    """For raw HTML blocks inside the Markdown (cards, the finder's form, most of a course's
+    or an SLE's page): plain HTML escaping, since Markdown leaves raw HTML blocks alone (a
+    Markdown backslash would show)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, auto_reload=False)
     env.filters.update(long_date=long_date, short_date=short_date, day_month=day_month,
                        year_month=year_month, times=times, money=money, label=label,
-                       labels=labels, venue_names=venue_names)
+                       labels=labels, venue_names=venue_names, date_range=date_range,
+                       status_badge=status_badge, url=html_url, mailto=html_mailto)
     return env
 
 
@@ -268,12 +281,13 @@ class Renderer:
         self.env.globals.update(globals or {})
         self._templates: dict[str, jinja2.Template] = {}
         self._memo: dict[tuple[str, int], Any] = {}
-        self.env.filters["date_range"] = self._memoised("date_range", date_range)
-        self.env.filters["venue_names"] = self._memoised("venue_names", venue_names)
         self.env.globals["once"] = self.once
         self._once: dict[tuple, Markup] = {}
         self._tables: dict[str, dict] = {}
         self.html_env = html_environment(templates / "html")
+        for env in (self.env, self.html_env):
+            env.filters["date_range"] = self._memoised("date_range", date_range)
+            env.filters["venue_names"] = self._memoised("venue_names", venue_names)
         self._html_templates: dict[str, jinja2.Template] = {}
         self.env.filters["markdown"] = self._page_markdown
         self.problems = Problems()      # found while rendering: links to pages that do not exist
@@ -312,8 +326,9 @@ class Renderer:
             html_globals[name] = live
         self.html_env.globals.update(html_globals)
         self.env.globals.update(html_globals, offer=offer, html=self.html, card=self.card,
-                                cards=self.cards,
-                                sle_card=self.sle_card, jsonld=jsonld, docs_paths=docs_paths,
+                                cards=self.cards, sle_card=self.sle_card, venue=self.venue,
+                                course_item=self.course_item, past_item=self.past_item,
+                                jsonld=jsonld, docs_paths=docs_paths,
                                 directory_urls=directory_urls, records_root=records.root)
 
     def html(self, name: str, **context: Any) -> Markup:
@@ -323,13 +338,21 @@ class Renderer:
             template = self._html_templates[name] = self.html_env.get_template(name)
         return one_block(template.render(context))
 
+    def _html_once(self, kind: str, record_id: str, template: str, **context: Any) -> Markup:
+        """:meth:`html` of a piece about one record, rendered the first time only: the same
+        card, venue or list line appears on many pages. The key is (kind, record id, root):
+        the preview forgets a changed course's or SLE's pieces by it (preview._PER_RECORD)."""
+        key = (kind, record_id, context.get("root"))
+        try:
+            return self._once[key]
+        except KeyError:
+            value = self._once[key] = self.html(template, **context)
+            return value
+
     def card(self, course_id: str, root: str) -> Markup:
         """A course's card: the same on the finder, a strand's page and the home page."""
-        key = ("card", course_id, root)
-        if key not in self._once:
-            course = self.env.globals["courses"][course_id]
-            self._once[key] = self.html("course_card.html.j2", c=course, root=root)
-        return self._once[key]
+        return self._html_once("card", course_id, "course_card.html.j2",
+                               c=self.env.globals["courses"][course_id], root=root)
 
     def cards(self, courses: Any, root: str) -> Markup:
         """Every course's card, each on its line: what a ``{% for %}`` of :meth:`card` gives,
@@ -338,11 +361,23 @@ class Renderer:
         return Markup("".join([card(c.id, root) + "\n" for c in courses]))
 
     def sle_card(self, sle_id: str, root: str) -> Markup:
-        key = ("sle_card", sle_id, root)
-        if key not in self._once:
-            self._once[key] = self.html("sle_card.html.j2", s=self.env.globals["sles"][sle_id],
-                                        root=root)
-        return self._once[key]
+        return self._html_once("sle_card", sle_id, "sle_card.html.j2",
+                               s=self.env.globals["sles"][sle_id], root=root)
+
+    def venue(self, venue_id: str) -> Markup:
+        """A venue's name, address and notes, as on every course page held there."""
+        return self._html_once("venue", venue_id, "venue.html.j2",
+                               v=self.env.globals["all_venues"][venue_id])
+
+    def course_item(self, course_id: str, root: str) -> Markup:
+        """A course as a line of a list (``<li>``): an SLE's courses, a newsletter's."""
+        return self._html_once("course_item", course_id, "course_item.html.j2",
+                               c=self.env.globals["courses"][course_id], root=root)
+
+    def past_item(self, course_id: str, root: str) -> Markup:
+        """A past course as a line of the archive's lists (``<li>``)."""
+        return self._html_once("past_item", course_id, "past_item.html.j2",
+                               c=self.env.globals["courses"][course_id], root=root)
 
     @jinja2.pass_context
     def _page_markdown(self, context: Any, value: str | None) -> Markup:
