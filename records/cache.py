@@ -66,7 +66,7 @@ class RecordCache:
         self._seen: dict[int, set[str]] = {}
         self.stamps: dict[str, tuple[int, int]] = {}   # rel -> the stamp it was last read under
         self.memo: dict[str, Any] = {}      # what a caller keeps beside it (check_memo.py)
-        self.settled = True                 # False once an outcome was too new to be stored
+        self.unstored: dict[str, Any] = {}  # rel -> an outcome too new to be stored (below)
 
     def _shard(self, index: int) -> dict[str, tuple]:
         shard = self._shards.get(index)
@@ -103,7 +103,7 @@ class RecordCache:
 
     def put(self, rel: str, stamp: tuple[int, int], outcome: Any) -> None:
         if stamp[1] > (time.time() - SETTLE_SECONDS) * 1e9:
-            self.settled = False
+            self.unstored[rel] = outcome
             return
         index = shard_of(rel, self.shards)
         self._shard(index)[rel] = (stamp, outcome)

@@ -151,11 +151,12 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     count += known
     problems.extend(known_problems)
     if len(stale) < PARALLEL_FROM or workers < 2 or not _can_fork():
-        before = {rel: cache.previous(rel) for rel, _ in stale}    # before they are replaced
+        kept = cache.load_extra(SWEEP)
+        before = _sessions_before(cache, kept, stale)      # before their outcomes are replaced
         part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
         count += part_count
         problems.extend(part_problems)
-        _sweep(cache, bookings, part_bookings, before, problems)
+        _sweep(cache, kept, bookings, part_bookings, before, problems)
         return count, problems
     global _CACHE
     import multiprocessing                    # here: a re-check of a few files needs no workers
@@ -187,28 +188,46 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
 SWEEP = "sweep"
 
 
-def _sweep(cache: RecordCache, known: list[tuple], fresh: list[Booking],
-           before: dict[str, tuple | None], problems: Problems) -> None:
-    """:func:`check.double_bookings` over the unchanged files' sessions (``known``, as
-    tuples) and the re-read files' (``fresh``; ``before``: their outcomes stored last time):
-    its answer from the last run when every re-read file has the sessions it had then. A re-check after an
-    edited description then neither builds nor sweeps 12,000 sessions (5,000 courses)."""
-    kept = cache.load_extra(SWEEP)
+def _sweep(cache: RecordCache, kept: tuple | None, known: list[tuple], fresh: list[Booking],
+           before: dict[str, list | None], problems: Problems) -> None:
+    """:func:`check.double_bookings` over the unchanged files' sessions (``known``, as tuples)
+    and the re-read files' (``fresh``): the last run's answer (``kept``) when every re-read
+    file holds the sessions that run saw (``before``). A re-check after an edited description
+    then neither builds nor sweeps 12,000 sessions (5,000 courses)."""
     if kept is not None and _same_sessions(fresh, before):
-        problems.extend(kept)
-        return
-    found = Problems()
-    double_bookings([Booking._make(b) for b in known] + fresh, found)
-    problems.extend(found.items)
-    # kept only if every outcome of this run was stored: the next run compares with those
-    cache.save_extra(SWEEP, found.items if cache.settled else None)
+        problems.extend(kept[0])
+        found = kept[0]
+    else:
+        checked = Problems()
+        double_bookings([Booking._make(b) for b in known] + fresh, checked)
+        problems.extend(checked.items)
+        found = checked.items
+    # kept with the sessions of the files whose outcome was too new to be stored (an editor
+    # checks right after saving): the next run compares with those, not the cache's older ones
+    unstored = {rel: outcome[2] for rel, outcome in cache.unstored.items()}
+    if kept is None or found is not kept[0] or unstored != kept[1]:
+        cache.save_extra(SWEEP, (found, unstored))
 
 
-def _same_sessions(fresh: list[Booking], before: dict[str, tuple | None]) -> bool:
+def _sessions_before(cache: RecordCache, kept: tuple | None, stale: list[tuple[str, tuple]]
+                     ) -> dict[str, list | None]:
+    """Each re-read file's sessions as the last run's sweep saw them: from the cache, or kept
+    with the sweep for a file then too new to be stored (None: not known)."""
+    unstored = kept[1] if kept is not None else {}
+    before: dict[str, list | None] = {}
+    for rel, _ in stale:
+        if rel in unstored:
+            before[rel] = unstored[rel]
+        else:
+            outcome = cache.previous(rel)
+            before[rel] = None if outcome is None else outcome[2]
+    return before
+
+
+def _same_sessions(fresh: list[Booking], before: dict[str, list | None]) -> bool:
     """Whether the re-read files hold the sessions they held last time. (A file that came or
     went changed the ids in the cache's salt: then nothing of the last run is reused.)"""
     now: dict[str, list[tuple]] = {rel: [] for rel in before}
     for booking in fresh:
         now.setdefault(booking.path, []).append(tuple(booking))
-    return all((before[rel][2] if before.get(rel) is not None else []) == sessions
-               for rel, sessions in now.items())
+    return all(before.get(rel) == sessions for rel, sessions in now.items())

@@ -202,3 +202,26 @@ def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_pat
     course.unlink()
     assert not any("double booking" in p for p in same_as_fresh("one of the two deleted"))
     assert (root / ".cache").is_dir()
+
+
+def test_the_kept_sweep_is_right_when_checks_follow_saves_at_once(tmp_path):
+    """An editor checks right after saving: the saved file's outcome is too new to be
+    stored, so the kept sweep remembers its sessions itself. Saves that move and keep
+    sessions, each checked at once, against a check without cache."""
+    from test_records import DOUBLE
+    root = make_tree(tmp_path, {"courses/another.md": DOUBLE})
+    _age(root)
+    assert _check(root)                                   # every outcome stored
+    another = root / "courses/another.md"
+    steps = [DOUBLE.replace("Text.", "Edited."),                       # sessions kept
+             DOUBLE.replace('start: "15:00"', 'start: "16:00"'),         # the clash goes
+             DOUBLE.replace('start: "15:00"', 'start: "16:00"').replace("Text.", "Again."),
+             DOUBLE,                                                      # the clash is back
+             DOUBLE.replace("Text.", "Once more.")]
+    for number, text in enumerate(steps):
+        another.write_text(text, encoding="utf-8")       # now: too new to be stored
+        found = _check(root)
+        assert found == [str(p) for p in records.check(root, cache=False)[1]], number
+        assert _check(root) == found, number
+        clash = number not in (1, 2)
+        assert any("double booking" in p for p in found) is clash, (number, found)
