@@ -31,7 +31,8 @@ from typing import Any
 FOLDER = ".cache"
 SHARDS = 8
 # A file changed within this many seconds of being read might change again within the same
-# timestamp tick and keep its size: such an outcome is used but not stored ("racy git").
+# timestamp tick and keep its size ("racy git"): such an outcome is stored with a digest of
+# the file's bytes and reused only while they match (see RecordCache.put).
 SETTLE_SECONDS = 2.0
 
 
@@ -59,7 +60,8 @@ class RecordCache:
                  salt: str = "", disk: bool = True):
         """``salt``: what else the outcomes depend on (a shard saved with another salt is
         ignored); ``disk``: False keeps the cache in memory only (the preview's)."""
-        self.folder = Path(root) / FOLDER / f"records-{_code_key()}" if disk else None
+        self.root = Path(root)
+        self.folder = self.root / FOLDER / f"records-{_code_key()}" if disk else None
         self.kind, self.shards, self.salt = kind, shards, salt
         self._shards: dict[int, dict[str, tuple]] = {}
         self._dirty: set[int] = set()
@@ -92,21 +94,33 @@ class RecordCache:
         self._seen[index].add(rel)
         self.stamps[rel] = stamp
         entry = shard.get(rel)
-        if entry is not None and entry[0] == stamp:
-            return entry[1]
-        return None
+        if entry is None or entry[0] != stamp:
+            return None
+        if entry[2] is not None and entry[2] != _digest(self.root / rel):
+            return None         # saved again within the same timestamp tick: read it afresh
+        return entry[1]
 
     def previous(self, rel: str) -> Any:
         """The outcome stored for ``rel`` whatever its stamp (what the file gave last time)."""
         entry = self._shard(shard_of(rel, self.shards)).get(rel)
         return None if entry is None else entry[1]
 
-    def put(self, rel: str, stamp: tuple[int, int], outcome: Any) -> None:
-        if stamp[1] > (time.time() - SETTLE_SECONDS) * 1e9:
-            self.unstored[rel] = outcome
-            return
+    def put(self, rel: str, stamp: tuple[int, int], outcome: Any, content: bytes | None = None
+            ) -> None:
+        """Keep ``outcome`` of the file ``rel`` as it was under ``stamp``. A file changed in
+        the last seconds might change again within the same timestamp tick, keeping its size
+        ("racy git"): its outcome is kept only with a digest of ``content``, its bytes read
+        *before* the outcome was worked out, and is used again only while the bytes match
+        (without ``content``, not kept). So a file saved a moment ago is not read and
+        validated again on every run until it settles: its bytes are compared instead."""
+        digest = None
+        if racy(stamp):
+            if content is None:
+                self.unstored[rel] = outcome
+                return
+            digest = hashlib.blake2b(content, digest_size=16).digest()
         index = shard_of(rel, self.shards)
-        self._shard(index)[rel] = (stamp, outcome)
+        self._shard(index)[rel] = (stamp, outcome, digest)
         self._seen[index].add(rel)
         self._dirty.add(index)
 
@@ -172,6 +186,18 @@ class RecordCache:
         for old in self.folder.parent.glob("records-*"):
             if old != self.folder:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _digest(path: Path) -> bytes | None:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
+
+
+def racy(when: tuple[int, int]) -> bool:
+    """Whether a file with this stamp changed too recently for its stamp alone to be trusted."""
+    return when[1] > (time.time() - SETTLE_SECONDS) * 1e9
 
 
 def stamp(file: Path) -> tuple[int, int] | None:

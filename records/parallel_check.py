@@ -16,10 +16,11 @@ import hashlib
 import os
 from pathlib import Path
 
-from .cache import SHARDS, RecordCache, shard_of, stamp
+from .cache import SHARDS, RecordCache, racy, shard_of, stamp
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
-from .tree import MARKDOWN_KINDS, Records, add_documents, load_core, load_tree, markdown_files
+from .tree import (MARKDOWN_KINDS, Records, add_documents, file_bytes, load_core, load_tree,
+                   markdown_files)
 
 PARALLEL_FROM = 1500          # Markdown files; below this, starting processes costs more than it saves
 
@@ -89,13 +90,15 @@ def _check_stale(cache: RecordCache, files: Files, stale: list[tuple[str, tuple]
         return 0, [], []
     records = Records(_core.root, alliance=_core.alliance, venues=_core.venues,
                       schools=_core.schools, audiences=_core.audiences, ids=_core.ids)
+    # a file saved a moment ago is kept with its bytes, read before it is (cache.put)
+    contents = {rel: file_bytes(_core.root / rel) for rel, when in stale if when and racy(when)}
     found = Problems()
     add_documents(records, files, found)
     bookings = check_documents(records, found)
     outcomes = _outcomes(records, found, bookings, stale)
     for rel, when in stale:
         if when is not None:
-            cache.put(rel, when, outcomes[rel])
+            cache.put(rel, when, outcomes[rel], contents.get(rel))
     cache.save()
     count = len(records.sles) + len(records.courses) + len(records.news) + len(records.editions) \
         + len(records.pages)

@@ -19,7 +19,7 @@ from .markdown import body_warnings
 from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
 from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
-from .cache import RecordCache, stamp
+from .cache import RecordCache, racy, stamp
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, FreePage,
                      NewsItem, Record, School, Venue, Vocabulary)
@@ -265,10 +265,18 @@ def _cached(cache: RecordCache | None, root: Path, file: Path, read, rel: str | 
     rel, when = rel or _rel(root, file), stamp(file)
     outcome = cache.get(rel, when) if when is not None else None
     if outcome is None:
+        content = file_bytes(file) if when is not None and racy(when) else None   # before reading
         outcome = read()
         if when is not None:
-            cache.put(rel, when, outcome)
+            cache.put(rel, when, outcome, content)
     return outcome
+
+
+def file_bytes(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except OSError:
+        return None
 
 
 def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
