@@ -178,3 +178,17 @@ def test_a_change_saved_with_an_error_elsewhere_shows_once_the_error_is_fixed(tm
     stale = {path for path, text in texts.items() if "leaders' workshop" in text}
     assert "courses/star-workshop.md" in shown and len(shown) > 1, shown
     assert not stale, stale
+
+
+def test_a_venue_renamed_in_venues_yml_shows_on_every_page_that_names_it(tmp_path, root):
+    from website.preview import Incremental
+    preview = Incremental(root, tmp_path / "preview", TODAY)
+    assert preview.update().ok
+    page = tmp_path / "preview" / "docs" / "courses" / "star-workshop.md"
+    assert "Minton Primary School, hall" in html.unescape(page.read_text(encoding="utf-8"))
+    _replace(root / "content" / "venues.yml", "Minton Primary School, hall", "The Great Hall & Annexe")
+    update = preview.update()
+    assert update.ok and update.rendered == update.pages          # a shared file: every page
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert "The Great Hall & Annexe" in text and "Minton Primary School, hall" not in text
+    assert preview.update().rendered == 0                         # and then nothing again

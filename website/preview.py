@@ -27,7 +27,8 @@ from pydantic import BaseModel
 import records
 from records import Problems
 from records.cache import RecordCache
-from records.schema import SLE, Course, Edition, FreePage, NewsItem, School
+from records.offer import Facts
+from records.schema import SLE, Course, Edition, FreePage, NewsItem, School, Venue
 
 from . import calendar as feeds
 from . import identity, opendata
@@ -146,6 +147,9 @@ class Incremental:
             return tuple([self.signature(v, depth + 1) for v in value])
         if kind in _RECORD_KINDS:
             return ("record", value.serial)
+        if kind is Facts:                     # a course's facts for the day: made once
+            return self._composite(value, depth, lambda: (
+                getattr(value, f.name) for f in dataclasses.fields(value)))
         if isinstance(value, BaseModel):
             private = value.__pydantic_private__ or {}
             path = private.get("_path")
@@ -170,15 +174,17 @@ class Incremental:
         return repr(value)
 
     def _number(self, recs) -> set[str]:
-        """Give each record of one file its file version's serial (see _RECORD_KINDS): the
-        same number while the file is unchanged, even when it was read again (a file saved
-        in the last two seconds is not kept by the cache: it might change again unseen).
+        """Give each record kept by the memory cache its file version's serial (see
+        _RECORD_KINDS): the same number while the file is unchanged, even if it was read
+        again (a cache emptied by a change of vocabulary, a file checked byte by byte).
         Returns the ids of the records whose file changed, came or went."""
         kept, numbered, changed = self._serials, {}, set()
         for kind in (recs.courses.values(), recs.sles.values(), recs.schools.values(),
-                     recs.editions.values(), recs.pages.values(), recs.news):
+                     recs.editions.values(), recs.pages.values(), recs.news,
+                     recs.venues.values()):
             for record in kind:
-                key = (record.path, self._stamp(record.path))
+                # a venue is one entry of venues.yml: its id tells it from the others
+                key = (record.path, self._stamp(record.path), record.id)
                 found = kept.get(key)
                 if found is None:               # a new file version: a new number
                     found = (record.serial, record.id)
@@ -295,10 +301,11 @@ class Incremental:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
-# records of one file each, kept by the memory cache: the same object while the file is
-# unchanged (an edited file gives a new one; records are never changed once read), so such a
-# record's signature is its serial (Record.serial), and a list of thousands is made in C
-_RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage})
+# records kept by the memory cache (one file each, or an entry of venues.yml): the same
+# object while the file is unchanged (an edited file gives new ones; records are never changed
+# once read), so such a record's signature is its serial (Record.serial), numbered by file
+# version (Incremental._number), and a list of thousands is made in C
+_RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage, Venue})
 _SERIAL = operator.attrgetter("serial")
 # the kinds of Renderer._once keys (kind, record id, root) that show one course or SLE
 _PER_RECORD = {"card", "course_item", "past_item", "sle_card"}
