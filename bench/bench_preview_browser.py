@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Benchmark: a saved course, seen in a real browser (Chromium) on `build.py serve`.
+
+    .venv/bin/python bench/bench_preview_browser.py [--courses 5000 | --demo] [--runs 4]
+        [--keep DIR]
+
+`build.py serve` runs in its own process on a synthetic alliance (bench/synth.py) or a copy of
+the demo; a course page is open in Chromium at 375 px; a sentence is added to the course's
+file and the time is taken until the page in the browser shows it: the watcher's pause, the
+rebuild, MkDocs' live reload, the page's load and the browser's work, all of it (the figure an
+editor sees). The server's own "Rebuilt in" lines are printed beside. Targets (issue 14):
+< 1 s at 5,000 courses, < 0.5 s on the demo. Not a timed test: it prints figures.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+CHROMIUM = "/usr/bin/chromium"
+
+
+def alliance(base: Path, courses: int, demo: bool) -> Path:
+    root = base / "alliance"
+    shutil.rmtree(root, ignore_errors=True)
+    if demo:
+        shutil.copytree(REPO / "content", root / "content")
+        shutil.copytree(REPO / "courses", root / "courses")
+    else:
+        from synth import make_alliance
+        make_alliance(root, courses=courses, sles=courses // 5, schools=courses // 10)
+    return root
+
+
+def serve(root: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port",
+         str(port), "--today", "2026-11-22"], stdout=log.open("w"), stderr=subprocess.STDOUT,
+        env=dict(env, PYTHONUNBUFFERED="1"))
+    started = time.perf_counter()
+    while "Preview: http" not in log.read_text(encoding="utf-8", errors="replace"):
+        if server.poll() is not None or time.perf_counter() - started > 1800:
+            server.kill()
+            raise SystemExit(log.read_text(encoding="utf-8", errors="replace")[-3000:])
+        time.sleep(0.2)
+    print(f"serve: ready {time.perf_counter() - started:.1f} s after start", flush=True)
+    return server, port
+
+
+def saves(root: Path, port: int, runs: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+    courses = sorted((root / "courses").glob("*.md"))
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        for i in range(runs):
+            course = courses[(i + 1) * len(courses) // (runs + 2)]
+            page.goto(f"http://127.0.0.1:{port}/courses/{course.stem}.html")
+            page.wait_for_load_state("load")
+            time.sleep(1.5)                              # live reload connected, page idle
+            marker = f"Saved-in-the-benchmark-{i}-{time.time_ns()}"
+            text = course.read_text(encoding="utf-8")
+            started = time.perf_counter()
+            course.write_text(f"{text}\n\n{marker}\n", encoding="utf-8")
+            page.wait_for_function(f"document.body && document.body.innerText.includes({marker!r})",
+                                   timeout=120_000, polling="raf")
+            times.append(time.perf_counter() - started)
+            print(f"  {course.stem}: shown {times[-1]:.2f} s after the save", flush=True)
+        browser.close()
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--courses", type=int, default=5000)
+    parser.add_argument("--demo", action="store_true", help="the repository's demo alliance")
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--keep", type=Path, help="keep the alliance and the server's log here")
+    args = parser.parse_args(argv)
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-browser-"))
+    base.mkdir(parents=True, exist_ok=True)
+    target = 0.5 if args.demo else 1.0
+    try:
+        root = alliance(base, args.courses, args.demo)
+        print(f"alliance: {'the demo' if args.demo else f'{args.courses} courses'}; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+        log = base / "serve.log"
+        server, port = serve(root, log)
+        try:
+            times = saves(root, port, args.runs)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        rebuilt = [line for line in log.read_text(encoding="utf-8").splitlines()
+                   if line.startswith("Rebuilt in")][1:]
+        print("the server's own lines:\n" + "\n".join(f"    {line}" for line in rebuilt))
+        median = statistics.median(times)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"{'ok  ' if median < target else 'MISS'} save to the page shown in Chromium: median "
+              f"{median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}; target < {target} s) "
+              f"[load {load}]")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
