@@ -5,8 +5,9 @@ same object from the memory cache; checking all 5,000 courses' references and se
 still cost a third of a second a save. A document's cross-check outcome (its problems and its
 sessions for the double-booking check) depends only on its own file, the pictures it names and
 what :func:`parallel_check.fingerprint` covers (vocabularies and the ids of every folder), so
-it is kept under those and reused while they are unchanged — the same rule the parse cache of
-``build.py check`` follows (parallel_check.py). The double-booking sweep is run again only when
+it is kept with the record objects it was worked out for and reused while the memory cache
+gives back those same objects (it reads a file again whenever its stamp or, for a file saved a
+moment ago, its bytes changed), its pictures' stamps and the fingerprint are unchanged. The double-booking sweep is run again only when
 some session changed.
 """
 from __future__ import annotations
@@ -14,8 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cache import stamp
-from .cache import RecordCache
+from .cache import RecordCache, stamp
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
 from .schema import SLE, Course, Edition, FreePage, NewsItem
@@ -28,12 +28,12 @@ def check_tree_again(records: Records, problems: Problems, memory: RecordCache) 
     """:func:`check.check_tree` for a load through ``memory``, reusing what it remembers."""
     memo = memory.memo.setdefault("checks", CheckMemo())
     check_core(records, problems)
-    memo.double_bookings(memo.check_documents(records, problems, memory.stamps), problems)
+    memo.double_bookings(memo.check_documents(records, problems), problems)
 
 
 @dataclass
 class _Outcome:
-    version: Any                          # the file's stamp when it was read, and its photo's
+    version: tuple                        # (the file's record objects, its photo's stamp)
     problems: list[Problem]
     bookings: list[Booking]
 
@@ -47,19 +47,16 @@ class CheckMemo:
     sessions: list[Booking] | None = None     # what the last double-booking sweep saw
     clashes: list[Problem] = field(default_factory=list)
 
-    def check_documents(self, records: Records, problems: Problems, stamps: dict[str, Any]
-                        ) -> list[Booking]:
+    def check_documents(self, records: Records, problems: Problems) -> list[Booking]:
         """:func:`check.check_documents` of ``records``, checking only the documents whose
-        file (or photo) changed since the last call; ``stamps``: rel -> the stamp each
-        file was read under (the memory cache's)."""
+        file (or photo) changed since the last call."""
         from .parallel_check import fingerprint
         salt = fingerprint(records)
         if salt != self.salt:                 # an id came or went, or a vocabulary changed
             self.salt, self.outcomes = salt, {}
-        versions = _versions(records, stamps)
+        versions = _versions(records)
         stale = {rel for rel, version in versions.items()
-                 if version is None or rel not in self.outcomes
-                 or self.outcomes[rel].version != version}
+                 if rel not in self.outcomes or not _same(self.outcomes[rel].version, version)}
         stray = self._check(records, stale, versions) if stale else []
         self.outcomes = {rel: self.outcomes[rel] for rel in versions}   # files gone: forgotten
         problems.extend(stray)
@@ -108,17 +105,24 @@ def _only(records: dict, paths: set[str]) -> dict:
     return {key: record for key, record in records.items() if record.path in paths}
 
 
-def _versions(records: Records, stamps: dict[str, Any]) -> dict[str, Any]:
-    """Every document's path -> what its check outcome depends on of the files: its own
-    stamp and its photo's (None: unknown, so always checked)."""
-    found: dict[str, Any] = {}
+def _versions(records: Records) -> dict[str, tuple]:
+    """Every document's path -> what its check outcome depends on of the files: the record
+    objects read from it (the memory cache gives the same ones while it is unchanged) and the
+    stamp of the photo it names."""
+    found: dict[str, tuple] = {}
     documents = [*records.sles.values(), *records.courses.values(), *records.editions.values(),
                  *records.pages.values(), *records.news,
                  *(r for r in records.incomplete if isinstance(r, _DOCUMENTS))]
     for record in documents:
-        own = stamps.get(record.path)
+        before = found.get(record.path)
+        objects = (record,) if before is None else (*before[0], record)
         photo = getattr(record, "photo", None)
-        if own is not None and photo:
-            own = (own, stamp(records.root / "content" / photo))
-        found[record.path] = own
+        found[record.path] = (objects, stamp(records.root / "content" / photo) if photo else None)
     return found
+
+
+def _same(kept: tuple, now: tuple) -> bool:
+    """The same record objects (compared by identity: records compare by value, slowly) and
+    the same photo stamp."""
+    return (kept[1] == now[1] and len(kept[0]) == len(now[0])
+            and all(a is b for a, b in zip(kept[0], now[0])))

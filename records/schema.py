@@ -321,8 +321,8 @@ class Record(Fields):
     @property
     def serial(self) -> int:
         """A number no other record object of this process has: the preview's page signatures
-        stand a record by it (the same object while its file is unchanged; see
-        website/preview.py), a list of thousands in one pass."""
+        stand a record by it (its memory cache gives back the same object while the file is
+        unchanged; see website/preview.py), a list of thousands in one pass."""
         found = self.__pydantic_private__["_derived"]
         try:
             return found["serial"]

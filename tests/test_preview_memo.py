@@ -192,3 +192,24 @@ def test_a_venue_renamed_in_venues_yml_shows_on_every_page_that_names_it(tmp_pat
     text = html.unescape(page.read_text(encoding="utf-8"))
     assert "The Great Hall & Annexe" in text and "Minton Primary School, hall" not in text
     assert preview.update().rendered == 0                         # and then nothing again
+
+
+def test_an_edit_that_keeps_the_size_and_the_timestamp_still_shows(tmp_path, root):
+    """A save within the same timestamp tick that keeps the file's size ("racy git"): the
+    memory cache compares the bytes of a file saved a moment ago, and the preview's checks,
+    pages and feeds follow the record it reads."""
+    from website.preview import Incremental
+    preview = Incremental(root, tmp_path / "preview", TODAY)
+    course = root / "courses" / "enquiry-day.md"
+    _save(course, course.read_text(encoding="utf-8").replace("venue: centre", "venue: centr"))
+    update = preview.update()
+    assert not update.ok and "unknown venue 'centr'" in str(update.problems.errors)
+    before = os.stat(course)
+    course.write_text(course.read_text(encoding="utf-8").replace("venue: centr\n", "venue: hall \n"),
+                      encoding="utf-8")                  # the same size: "centr", "hall "
+    os.utime(course, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(course).st_size == before.st_size
+    update = preview.update()
+    assert update.ok, update.problems.errors
+    page = tmp_path / "preview" / "docs" / "courses" / "enquiry-day.md"
+    assert "Minton Primary School, hall" in html.unescape(page.read_text(encoding="utf-8"))

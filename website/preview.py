@@ -27,8 +27,10 @@ from pydantic import BaseModel
 import records
 from records import Problems
 from records.cache import RecordCache
+from records.impact import IMPACT_FILE, PUBLISHED_FILE
 from records.offer import Facts
-from records.schema import SLE, Course, Edition, FreePage, NewsItem, School, Venue
+from records.schema import (SLE, Alliance, BoardMember, Course, Edition, FreePage, NewsItem,
+                            School, Venue)
 
 from . import calendar as feeds
 from . import identity, opendata
@@ -75,7 +77,7 @@ class Incremental:
     _files: dict | None = None
     _copied: dict = field(default_factory=dict)
     _base: tuple = (None, None)
-    _serials: dict = field(default_factory=dict)     # (path, file version) -> serial
+    _objects: dict = field(default_factory=dict)     # (path, id) -> the record last rendered
 
     def _sync(self, files: dict[str, str | bytes], copies: dict[str, Path], result: Update) -> None:
         """Write what differs from the last update (kept in memory: no file is read back),
@@ -153,8 +155,8 @@ class Incremental:
         if isinstance(value, BaseModel):
             private = value.__pydantic_private__ or {}
             path = private.get("_path")
-            if path:         # from a file read on every load (alliance.yml, board.yml): a new
-                return ("record", path, private.get("_id"), self._stamp(path))   # object
+            if path:         # from a file read on every load (impact.yml): a new object
+                return ("record", path, private.get("_id"), self._stamp(path))
             return self._composite(value, depth, lambda: value.__dict__.values())
         if kind is dict:
             return tuple([(k, self.signature(v, depth + 1)) for k, v in value.items()])
@@ -174,26 +176,20 @@ class Incremental:
         return repr(value)
 
     def _number(self, recs) -> set[str]:
-        """Give each record kept by the memory cache its file version's serial (see
-        _RECORD_KINDS): the same number while the file is unchanged, even if it was read
-        again (a cache emptied by a change of vocabulary, a file checked byte by byte).
-        Returns the ids of the records whose file changed, came or went."""
-        kept, numbered, changed = self._serials, {}, set()
+        """The ids of the records (see _RECORD_KINDS) whose file changed, came or went since
+        the last rendered update: the memory cache gives back the same record object while
+        its file is unchanged, and a new one when it read the file again."""
+        kept, now, changed = self._objects, {}, set()
         for kind in (recs.courses.values(), recs.sles.values(), recs.schools.values(),
                      recs.editions.values(), recs.pages.values(), recs.news,
-                     recs.venues.values()):
+                     recs.venues.values(), recs.board):
             for record in kind:
-                # a venue is one entry of venues.yml: its id tells it from the others
-                key = (record.path, self._stamp(record.path), record.id)
-                found = kept.get(key)
-                if found is None:               # a new file version: a new number
-                    found = (record.serial, record.id)
-                    changed.add(found[1])
-                else:
-                    record.__pydantic_private__["_derived"]["serial"] = found[0]
-                numbered[key] = found
-        changed.update(record_id for key, (_, record_id) in kept.items() if key not in numbered)
-        self._serials = numbered
+                key = (record.path, record.id)
+                now[key] = record
+                if kept.get(key) is not record:
+                    changed.add(record.id)
+        changed.update(record_id for (path, record_id) in kept.keys() - now.keys())
+        self._objects = now
         return changed
 
     def _composite(self, value: Any, depth: int, parts) -> Any:
@@ -232,8 +228,8 @@ class Incremental:
         started = time.perf_counter()
         self._stamps = {}
         self._composites_before, self._composites = self._composites, {}
-        for shared in ("alliance.yml", "venues.yml", "board.yml", "audiences.yml"):
-            self._stamp(f"content/{shared}")      # before reading them, as the cache does
+        for shared in (IMPACT_FILE, PUBLISHED_FILE):     # read on every load: their stamps
+            self._stamp(shared)                          # taken before reading, as the cache does
         recs, problems = records.load(self.root, memory=self.memory)
         result = Update(problems)
         if problems.errors:
@@ -276,13 +272,13 @@ class Incremental:
         files: dict[str, str | bytes] = dict(texts)
         files.update(feeds.calendars(recs, today, course_url=self._urls,
                                      memo=self._events,
-                                     token=lambda c: self._stamp(c.path)))
+                                     token=_SERIAL))
         files[PROSPECTUS] = _placeholder()
         # the same extra files as a full build (pipeline.generate): the open data and the
         # alliance's colours
         files[opendata.COURSES_JSON] = opendata.courses_json_text(
             recs, site.offer, self._urls, self._json,
-            token=lambda c: self._stamp(c.path))
+            token=_SERIAL)
         files[opendata.COURSES_SCHEMA] = opendata.schema_text()
         css = identity.identity_css(recs.alliance)
         if css:
@@ -301,11 +297,12 @@ class Incremental:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
-# records kept by the memory cache (one file each, or an entry of venues.yml): the same
-# object while the file is unchanged (an edited file gives new ones; records are never changed
-# once read), so such a record's signature is its serial (Record.serial), numbered by file
-# version (Incremental._number), and a list of thousands is made in C
-_RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage, Venue})
+# records kept by the memory cache: the same object while the file is unchanged (the cache
+# reads a file again when its stamp, or for a file saved a moment ago its bytes, changed;
+# records are never changed once read), so such a record's signature is its serial
+# (Record.serial, one per object), and a list of thousands is made in C
+_RECORD_KINDS = frozenset({Course, SLE, School, NewsItem, Edition, FreePage, Venue, Alliance,
+                           BoardMember})
 _SERIAL = operator.attrgetter("serial")
 # the kinds of Renderer._once keys (kind, record id, root) that show one course or SLE
 _PER_RECORD = {"card", "course_item", "past_item", "sle_card"}
