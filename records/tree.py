@@ -66,9 +66,9 @@ class Records:
 
     def with_sessions_between(self, start: dt.date, end: dt.date) -> list[Course]:
         """Courses with a session from ``start`` to ``end`` (inclusive), by their first session
-        in that time (then in file order). Asked
-        for every newsletter edition and audience, so the courses are indexed by session day
-        once (after loading: the index is not updated if courses are added later)."""
+        in that time (then in file order). Asked for every newsletter edition and audience, so
+        the courses are indexed by session day once (after loading: the index is not updated
+        if courses are added later)."""
         by_day = self.__dict__.get("_by_day")
         if by_day is None:
             by_day = {}
