@@ -26,9 +26,7 @@ import argparse
 import datetime as dt
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -132,16 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import records
-    from bench_site import plain_project
-    from synth import make_alliance
+    from bench_site import make_root, plain_project, work_folder
     from website import pipeline
 
-    base = Path(tempfile.mkdtemp(prefix="bench-md-")) if args.keep is None else args.keep
-    try:
-        root = base / "alliance"
-        shutil.rmtree(root, ignore_errors=True)
-        make_alliance(root, courses=args.courses, sles=args.courses // 5,
-                      schools=args.courses // 10)
+    with work_folder(args.keep, "bench-md-") as base:
+        root = make_root(base, args.courses)
         recs, problems = records.load(root, cache=False)
         if problems.errors:
             raise SystemExit("\n".join(map(str, problems.errors[:20])))
@@ -153,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         if not args.profile:
             totals.update({k: v for k, v in measure(plain).items() if k == "plain"})
             report(totals)
-    finally:
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
     return 0
 
 

@@ -14,50 +14,15 @@ editor sees). The server's own "Rebuilt in" lines are printed beside. Targets (i
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_site import make_root, start_serve, verdict, work_folder  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
-
-
-def alliance(base: Path, courses: int, demo: bool) -> Path:
-    root = base / "alliance"
-    shutil.rmtree(root, ignore_errors=True)
-    if demo:
-        shutil.copytree(REPO / "content", root / "content")
-        shutil.copytree(REPO / "courses", root / "courses")
-    else:
-        from synth import make_alliance
-        make_alliance(root, courses=courses, sles=courses // 5, schools=courses // 10)
-    return root
-
-
-def serve(root: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    server = subprocess.Popen(
-        [sys.executable, str(REPO / "build.py"), "serve", "--root", str(root), "--port",
-         str(port), "--today", "2026-11-22"], stdout=log.open("w"), stderr=subprocess.STDOUT,
-        env=dict(env, PYTHONUNBUFFERED="1"))
-    started = time.perf_counter()
-    while "Preview: http" not in log.read_text(encoding="utf-8", errors="replace"):
-        if server.poll() is not None or time.perf_counter() - started > 1800:
-            server.kill()
-            raise SystemExit(log.read_text(encoding="utf-8", errors="replace")[-3000:])
-        time.sleep(0.2)
-    print(f"serve: ready {time.perf_counter() - started:.1f} s after start", flush=True)
-    return server, port
 
 
 def saves(root: Path, port: int, runs: int) -> list[float]:
@@ -91,15 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--keep", type=Path, help="keep the alliance and the server's log here")
     args = parser.parse_args(argv)
-    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-browser-"))
-    base.mkdir(parents=True, exist_ok=True)
     target = 0.5 if args.demo else 1.0
-    try:
-        root = alliance(base, args.courses, args.demo)
-        print(f"alliance: {'the demo' if args.demo else f'{args.courses} courses'}; load average "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    with work_folder(args.keep, "bench-browser-") as base:
+        root = make_root(base, args.courses, demo=args.demo)
         log = base / "serve.log"
-        server, port = serve(root, log)
+        server, port, ready = start_serve(root, log)
+        print(f"serve: ready {ready:.1f} s after start", flush=True)
         try:
             times = saves(root, port, args.runs)
         finally:
@@ -109,13 +71,8 @@ def main(argv: list[str] | None = None) -> int:
                    if line.startswith("Rebuilt in")][1:]
         print("the server's own lines:\n" + "\n".join(f"    {line}" for line in rebuilt))
         median = statistics.median(times)
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"{'ok  ' if median < target else 'MISS'} save to the page shown in Chromium: median "
-              f"{median:.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}; target < {target} s) "
-              f"[load {load}]")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
+        verdict(median < target, f"save to the page shown in Chromium: median {median:.2f} s "
+                f"(runs {', '.join(f'{t:.2f}' for t in times)}; target < {target} s)")
     return 0
 
 

@@ -91,6 +91,59 @@ def run(args: list[str]) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+@contextlib.contextmanager
+def work_folder(keep: Path | None, prefix: str):
+    """Where a benchmark writes: ``keep`` (kept), else a temporary folder removed at the end."""
+    base = Path(tempfile.mkdtemp(prefix=prefix)) if keep is None else keep
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        yield base
+    finally:
+        if keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def make_root(base: Path, courses: int, *, sles: int | None = None, schools: int | None = None,
+              demo: bool = False) -> Path:
+    """``base/alliance``: a copy of the demo, or a synthetic alliance (bench/synth.py) of
+    ``courses`` courses, a fifth as many SLEs and a tenth as many schools unless given."""
+    root = base / "alliance"
+    shutil.rmtree(root, ignore_errors=True)
+    if demo:
+        shutil.copytree(REPO / "content", root / "content")
+        shutil.copytree(REPO / "courses", root / "courses")
+        print(f"alliance: the demo, copied to {root}; load average {os.getloadavg()[0]:.1f}")
+        return root
+    from synth import make_alliance
+    sles = sles if sles is not None else courses // 5
+    schools = schools if schools is not None else courses // 10
+    make_alliance(root, courses=courses, sles=sles, schools=schools)
+    print(f"alliance: {courses} courses, {sles} SLEs, {schools} schools; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    return root
+
+
+def start_serve(root: Path, log: Path) -> tuple[subprocess.Popen, int, float]:
+    """`build.py serve` on ``root`` in its own process, its output in ``log``: (the process,
+    its port, seconds until it said it was serving)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with open(log, "w", encoding="utf-8") as out:
+        server = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root",
+                                   str(root), "--port", str(port), "--today", "2026-11-22"],
+                                  stdout=out, stderr=subprocess.STDOUT,
+                                  env=dict(COMMAND_ENV, PYTHONUNBUFFERED="1"))
+    started = time.perf_counter()
+    while "Preview: http" not in log.read_text(encoding="utf-8", errors="replace"):
+        if server.poll() is not None or time.perf_counter() - started > 1800:
+            server.kill()
+            raise SystemExit(log.read_text(encoding="utf-8", errors="replace")[-3000:])
+        time.sleep(0.2)
+    return server, port, time.perf_counter() - started
+
+
 def verdict(ok: bool, text: str) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{'ok  ' if ok else 'MISS'} {text} [load {load}]", flush=True)
@@ -288,23 +341,10 @@ def bench_served(root: Path, target: float, runs: int) -> None:
     """Save to served page, end to end: `build.py serve` in its own process, one course saved,
     its page fetched over HTTP until it shows the new text (the watcher's 0.1 s pause, the
     rebuild and the server included; a browser's reload and paint are not)."""
-    import socket
     import urllib.request
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(root.parent / "served.log", "w+", encoding="utf-8")
-    server = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root", str(root),
-                               "--port", str(port), "--today", "2026-11-22"],
-                              stdout=log, stderr=subprocess.STDOUT,
-                              env=dict(COMMAND_ENV, PYTHONUNBUFFERED="1"))
+    log = root.parent / "served.log"
+    server, port, first = start_serve(root, log)
     try:
-        started = time.perf_counter()
-        while "Preview: http" not in (root.parent / "served.log").read_text(encoding="utf-8"):
-            if server.poll() is not None or time.perf_counter() - started > 1800:
-                raise SystemExit((root.parent / "served.log").read_text(encoding="utf-8")[-3000:])
-            time.sleep(0.2)
-        first = time.perf_counter() - started
         courses = sorted((root / "courses").glob("*.md"))
         times = []
         for i in range(runs):
@@ -327,7 +367,7 @@ def bench_served(root: Path, target: float, runs: int) -> None:
             times.append(time.perf_counter() - started)
             time.sleep(1.0)
         median = statistics.median(times)
-        rebuilt = [line for line in (root.parent / "served.log").read_text(encoding="utf-8")
+        rebuilt = [line for line in log.read_text(encoding="utf-8")
                    .splitlines() if line.startswith("Rebuilt in")]
         print(f"served preview: ready {first:.1f} s after start; save to served page "
               f"{', '.join(f'{t:.2f}' for t in times)} s; the server's own lines:")
@@ -337,7 +377,6 @@ def bench_served(root: Path, target: float, runs: int) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-        log.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -356,22 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     engines = args.engines.split(",")
 
-    base = Path(tempfile.mkdtemp(prefix="bench-site-")) if args.keep is None else args.keep
-    base.mkdir(parents=True, exist_ok=True)
-    root = base / "alliance"
-    shutil.rmtree(root, ignore_errors=True)
-    try:
-        if args.demo:
-            shutil.copytree(REPO / "content", root / "content")
-            shutil.copytree(REPO / "courses", root / "courses")
-            print(f"alliance: the demo, copied to {root}; load average {os.getloadavg()[0]:.1f}")
-        else:
-            from synth import make_alliance
-            sles = args.sles if args.sles is not None else args.courses // 5
-            schools = args.schools if args.schools is not None else args.courses // 10
-            make_alliance(root, courses=args.courses, sles=sles, schools=schools)
-            print(f"alliance: {args.courses} courses, {sles} SLEs, {schools} schools; load "
-                  f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    with work_folder(args.keep, "bench-site-") as base:
+        root = make_root(base, args.courses, sles=args.sles, schools=args.schools, demo=args.demo)
         if "check" not in skip:
             bench_check(root, args.runs)
         if "build" not in skip:
@@ -382,9 +407,6 @@ def main(argv: list[str] | None = None) -> int:
         if "served" not in skip:
             bench_served(root, DEMO_PREVIEW_TARGET if args.demo else PREVIEW_TARGET, args.runs)
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(base, ignore_errors=True)
     return 0
 
 

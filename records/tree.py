@@ -209,7 +209,7 @@ def source_line(record: Record, *loc) -> int:
 
 def _rel(root: Path, file: Path) -> str:
     base, path = _prefix(str(root)), str(file)
-    if os.sep == "/" and path.startswith(base) and base != "./":   # thousands of files a load
+    if os.sep == "/" and path.startswith(base):      # thousands of files a load
         return path[len(base):]
     return file.relative_to(root).as_posix()
 
