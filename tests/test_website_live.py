@@ -180,3 +180,62 @@ def test_the_search_index_after_saves_is_what_the_search_plugin_writes(preview):
     titles = [d["title"] for d in json.loads(written)["docs"]]
     assert any("A level maths \u00e9" in t for t in titles), titles
     assert not any("A new course" in t for t in titles)
+
+
+def _sle_rows(site: Path) -> list[str]:
+    sle = _page(site, "sles/lukasz-wisniewski.html")
+    return [a.get_text(strip=True) for a in sle.select(f"article a[href$='{COURSE}.html']")]
+
+
+def test_a_saved_course_is_shown_first_then_the_pages_that_list_it(preview, capsys):
+    """The server reloads the browsers showing the saved course as soon as its own page is
+    built (publish), then those showing a page the rest of the update built (reload)."""
+    root, site, preview = preview
+    shown = []
+    preview.publish = lambda urls: shown.append((
+        set(urls), _page(site, f"courses/{COURSE}.html").select_one("article h1").get_text(strip=True),
+        _sle_rows(site)))
+    course = root / "courses" / f"{COURSE}.md"
+    original = course.read_text(encoding="utf-8")
+    course.write_text(original.replace("title: A level maths network",
+                                       "title: A level maths & <further> maths"), encoding="utf-8")
+    capsys.readouterr()
+    preview.rebuild()
+    new = "A level maths & <further> maths"
+    # when shown first: the course's own page is new, the SLE page listing it not yet
+    assert shown == [({f"courses/{COURSE}.html"}, new, ["A level maths network"])]
+    assert _sle_rows(site) == [new]                              # then the rest
+    assert "sles/lukasz-wisniewski.html" in preview.reload
+    assert f"courses/{COURSE}.html" not in preview.reload        # not reloaded twice
+    assert "board.html" not in preview.reload
+    titles = [html.unescape(d["title"]) for d in json.loads((site / "search" / "search_index.json")
+              .read_text(encoding="utf-8"))["docs"] if d["location"].startswith(f"courses/{COURSE}.html")]
+    assert new in titles and "A level maths network" not in titles   # the index, at the end
+    printed = capsys.readouterr().out
+    assert "Rebuilt in " in printed and "(the saved page shown after " in printed, printed
+
+    # a new course waits for the whole update (which checks its address)
+    shown.clear()
+    added = root / "courses" / "summer-phonics-network.md"
+    added.write_text(original.replace("title: A level maths network", "title: Summer phonics"),
+                     encoding="utf-8")
+    preview.rebuild()
+    assert shown == [] and preview.problems is None
+    assert _page(site, "courses/summer-phonics-network.html").select_one("article h1") \
+        .get_text(strip=True) == "Summer phonics"
+
+    # an error: nothing shown first, every browser reloads (the problems on every page)
+    course.write_text(original.replace("strand: cpd", "strand: cdp"), encoding="utf-8")
+    preview.rebuild()
+    assert shown == [] and preview.problems is not None and preview.reload is None
+    # the fix: every browser reloads again (the problems leave every page)
+    course.write_text(original, encoding="utf-8")
+    preview.rebuild()
+    assert shown == [] and preview.problems is None and preview.reload is None
+    # and the next save shows its page first again
+    course.write_text(original.replace("title: A level maths network", "title: Maths again"),
+                      encoding="utf-8")
+    preview.rebuild()
+    assert [urls for urls, *_ in shown] == [{f"courses/{COURSE}.html"}]
+    assert _page(site, f"courses/{COURSE}.html").select_one("article h1").get_text(strip=True) \
+        == "Maths again"

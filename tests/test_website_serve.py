@@ -3,6 +3,7 @@ as an editor would, read back over HTTP and parsed. (How fast it is: bench/bench
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -137,3 +138,72 @@ def test_the_overlay_escapes_what_editors_wrote():
     html = BeautifulSoup(overlay(problems), "html.parser")
     assert html.find("script") is None
     assert html.select_one("li").get_text() == "courses/x.md:2: title: <script>alert(1)</script> & more"
+
+
+def _epoch(served: Served, path: str) -> int:
+    """The live-reload epoch a page was served with (MkDocs' script at its end)."""
+    with urllib.request.urlopen(served.url + path, timeout=30) as response:
+        text = response.read().decode("utf-8")
+    found = re.search(r"livereload\((\d+), \d+\)", text)
+    assert found, text[-500:]
+    return int(found[1])
+
+
+class Poll(threading.Thread):
+    """A browser's live-reload long poll, from the page ``path`` (its Referer)."""
+
+    def __init__(self, served: Served, path: str):
+        super().__init__(daemon=True)
+        self.epoch = _epoch(served, path)
+        self.request = urllib.request.Request(f"{served.url}livereload/{self.epoch}/1",
+                                              headers={"Referer": served.url + path})
+        self.answer: int | None = None
+        self.start()
+
+    def run(self) -> None:
+        with urllib.request.urlopen(self.request, timeout=90) as response:
+            self.answer = int(response.read())
+
+    @property
+    def reloads(self) -> bool:
+        return self.answer is not None and self.answer > self.epoch
+
+
+def test_only_the_browsers_showing_a_changed_page_reload(served):
+    root, server = served
+    course = root / "courses" / f"{COURSE}.md"
+    original = course.read_text(encoding="utf-8")
+    on_course, on_board = Poll(server, f"courses/{COURSE}.html"), Poll(server, "board.html")
+    time.sleep(0.5)                                      # both polls waiting
+    _save(course, original.replace("title: A level maths network",
+                                   "title: A level maths network for Year 12"))
+    server.wait_for_line("Rebuilt in", 2)
+    on_course.join(timeout=30)
+    assert on_course.reloads, server.lines
+    assert "(the saved page shown after" in server.lines[-1] or any(
+        "(the saved page shown after" in line for line in server.lines), server.lines
+    on_board.join(timeout=2)
+    assert on_board.is_alive() and on_board.answer is None   # its page did not change
+
+    # an error shows on every page: every browser reloads
+    _save(course, original.replace("strand: cpd", "strand: cdp"))
+    server.wait_for_line("1 error(s): shown in the browser")
+    on_board.join(timeout=30)
+    assert on_board.reloads
+
+
+def test_the_theme_files_are_cached_by_the_browser(served):
+    _root, server = served
+    page = server.page("index.html")
+    sheets = [link["href"] for link in page.select("link[rel=stylesheet]")]
+    material = next(h for h in sheets if re.search(r"main\.[0-9a-f]{8}\.min\.css$", h))
+    ours = next(h for h in sheets if h.endswith("alliance.css"))
+    for href, control in ((material, "max-age=31536000, immutable"), (ours, "no-cache")):
+        with urllib.request.urlopen(server.url + href, timeout=30) as response:
+            assert response.headers["Cache-Control"] == control
+            tag, body = response.headers["ETag"], response.read()
+        assert body
+        again = urllib.request.Request(server.url + href, headers={"If-None-Match": tag})
+        with pytest.raises(urllib.error.HTTPError) as unchanged:
+            urllib.request.urlopen(again, timeout=30)
+        assert unchanged.value.code == 304

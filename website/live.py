@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("mkdocs.commands.build")
@@ -39,6 +39,8 @@ class Outcome:
     copied: int = 0         # other files copied
     removed: int = 0
     seconds: float = 0.0
+    urls: set[str] = field(default_factory=set)     # of the pages built or removed
+    shown: bool = False     # a file pages show (a picture, a style sheet) was copied or removed
 
 
 class LiveSite:
@@ -49,16 +51,19 @@ class LiveSite:
         self._config_text: str | None = None
         self._state: dict | None = None          # config, files, nav, env, doc_files
 
-    def build(self, written: set[str] | None = None, removed: set[str] = frozenset()) -> Outcome:
+    def build(self, written: set[str] | None = None, removed: set[str] = frozenset(), *,
+              search: bool = True) -> Outcome:
         """Build after an update: ``written`` and ``removed`` are paths inside docs/ (None:
-        everything may have changed). A changed configuration builds everything."""
+        everything may have changed). A changed configuration builds everything. ``search``
+        False leaves the search index to the next build (the preview builds the page being
+        edited first, then the rest)."""
         started = time.perf_counter()
         text = self.config_file.read_text(encoding="utf-8")
         try:
             if self._state is None or written is None or text != self._config_text:
                 outcome = self._full(text)
             else:
-                outcome = self._partial(written, removed)
+                outcome = self._partial(written, removed, search)
         except BaseException:
             self._state = None                   # half built: the next save builds everything
             raise
@@ -111,7 +116,7 @@ class LiveSite:
         return Outcome(full=True, pages=len(doc_files))
 
     # --- what a save touched ---------------------------------------------------------------
-    def _partial(self, written: set[str], removed: set[str]) -> Outcome:
+    def _partial(self, written: set[str], removed: set[str], search: bool) -> Outcome:
         from mkdocs.commands.build import _build_theme_template, _populate_page
         from mkdocs.structure.files import File, InclusionLevel, set_exclusions
         from mkdocs.structure.pages import Page
@@ -129,6 +134,7 @@ class LiveSite:
                 gone_urls.append(file.url)
             Path(file.abs_dest_path).unlink(missing_ok=True)
             outcome.removed += 1
+            outcome.shown = outcome.shown or _shown_in_pages(file.dest_uri)
         added, pages = [], []
         for rel in sorted(written):
             file = files.get_file_from_path(rel)
@@ -149,6 +155,7 @@ class LiveSite:
             if not file.is_documentation_page() and InclusionLevel.is_in_serve(file.inclusion):
                 file.copy_file()
                 outcome.copied += 1
+                outcome.shown = outcome.shown or _shown_in_pages(file.dest_uri)
         pages = [file for file in pages if file in shown]
         for file in pages:
             if file.page is None:
@@ -163,7 +170,9 @@ class LiveSite:
                     _build_theme_template(template, state["env"], files, config, state["nav"])
         self._validate(pages)
         self._release(pages)
-        self._post_build()                    # the search index, from kept entries
+        outcome.urls = {file.url for file in pages} | set(gone_urls)
+        if search:
+            self._post_build()                # the search index, from kept entries
         return outcome
 
     # --- the search index ---------------------------------------------------------------------
@@ -207,8 +216,10 @@ class LiveSite:
         self._state["entries_json"] = kept
         data = ('{"config":' + json.dumps(settings, separators=(",", ":"), default=str)
                 + ',"docs":[' + ",".join(parts) + "]}")
-        utils.write_file(data.encode("utf-8"), os.path.join(config.site_dir, "search",
-                                                            "search_index.json"))
+        # whole or not at all: a browser may fetch it while the preview writes it
+        path = os.path.join(config.site_dir, "search", "search_index.json")
+        utils.write_file(data.encode("utf-8"), path + ".part")
+        os.replace(path + ".part", path)
 
     # --- helpers -----------------------------------------------------------------------------
     def _doc_files(self) -> list:
@@ -255,3 +266,12 @@ class LiveSite:
             if plugin is not None and hasattr(plugin, "search_index"):
                 return plugin.search_index
         return None
+
+
+# what a page fetches on demand, not to show itself: a change to one reloads no browser
+_NOT_SHOWN = (".ics", ".json", ".pdf", ".xml", ".txt")
+
+
+def _shown_in_pages(dest: str) -> bool:
+    """Whether a copied file may change how pages look (a picture, a style sheet, a script)."""
+    return not dest.lower().endswith(_NOT_SHOWN)

@@ -34,6 +34,7 @@ its JSON Schema, see opendata.py) and the alliance's colours (identity.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,34 +98,44 @@ class Site:
 
 @dataclass
 class Index:
-    """Lookups computed once per build; every page function reads them."""
+    """Lookups made once per build, each when first asked for: every page function reads
+    them (the preview's first page after a save, a course's, needs only the offer)."""
 
     records: Records
     today: dt.date
-    upcoming: list[Course]
-    past: list[Course]
-    upcoming_by_strand: dict[str, list[Course]]
-    past_by_strand: dict[str, list[Course]]
-    by_facilitator: dict[str, list[Course]]
-    sles_sorted: list[SLE]
     offer: Offer
 
     @classmethod
     def of(cls, records: Records, today: dt.date) -> "Index":
-        offer = Offer.of(records.courses.values(), today)
-        upcoming, past = offer.courses, records.past(today)
-        upcoming_by_strand: dict[str, list[Course]] = {s: [] for s in STRANDS}
-        past_by_strand: dict[str, list[Course]] = {s: [] for s in STRANDS}
-        for course in upcoming:
-            upcoming_by_strand[course.strand].append(course)
-        for course in past:
-            past_by_strand[course.strand].append(course)
-        by_facilitator: dict[str, list[Course]] = defaultdict(list)
-        for course in sorted(records.courses.values(), key=lambda c: (c.first_date, c.id)):
+        return cls(records, today, Offer.of(records.courses.values(), today))
+
+    @functools.cached_property
+    def past(self) -> list[Course]:
+        return self.records.past(self.today)
+
+    @functools.cached_property
+    def past_by_strand(self) -> dict[str, list[Course]]:
+        found: dict[str, list[Course]] = {s: [] for s in STRANDS}
+        for course in self.past:
+            found[course.strand].append(course)
+        return found
+
+    @functools.cached_property
+    def by_facilitator(self) -> dict[str, list[Course]]:
+        found: dict[str, list[Course]] = defaultdict(list)
+        for course in sorted(self.records.courses.values(), key=lambda c: (c.first_date, c.id)):
             for sle_id in dict.fromkeys(course.facilitators):
-                by_facilitator[sle_id].append(course)
-        return cls(records, today, upcoming, past, upcoming_by_strand, past_by_strand,
-                   by_facilitator, sorted(records.sles.values(), key=person_key), offer)
+                found[sle_id].append(course)
+        return found
+
+    @functools.cached_property
+    def sles_sorted(self) -> list[SLE]:
+        return sorted(self.records.sles.values(), key=person_key)
+
+    @functools.cached_property
+    def on_offer(self) -> set[str]:
+        """The ids of the courses on offer (not cancelled)."""
+        return {c.id for c in self.offer.courses}
 
 
 def person_key(person: Any) -> tuple[str, str]:
@@ -218,21 +229,23 @@ def archive(ix: Index) -> list[Page]:
     return pages
 
 
-def courses(ix: Index) -> list[Page]:
-    pages = []
+def course_page(ix: Index, course: Course) -> Page:
+    """One course's page (the preview shows a saved course's own page first with this)."""
     sles, all_venues, offer, today = ix.records.sles, ix.records.venues, ix.offer, ix.today
-    for course in ix.records.courses.values():
-        facilitators = [sles[i] for i in dict.fromkeys(course.facilitators) if i in sles]
-        sessions = course.dated_sessions
-        venues = [v for v in dict.fromkeys(s.venue for s in sessions) if v in all_venues]
-        finished = course.last_date < today
-        facts = None if finished else offer.facts[course.id]
-        others = offer.alternatives(course) if facts and (facts.full or facts.cancelled) else []
-        pages.append(Page(Paths.course(course.id), "course.md.j2", {
-            "course": course, "sessions": sessions, "facilitators": facilitators,
-            "venues": venues, "finished": finished, "facts": facts, "alternatives": others},
-            course.path))
-    return pages
+    facilitators = [sles[i] for i in dict.fromkeys(course.facilitators) if i in sles]
+    sessions = course.dated_sessions
+    venues = [v for v in dict.fromkeys(s.venue for s in sessions) if v in all_venues]
+    finished = course.last_date < today
+    facts = None if finished else offer.facts[course.id]
+    others = offer.alternatives(course) if facts and (facts.full or facts.cancelled) else []
+    return Page(Paths.course(course.id), "course.md.j2", {
+        "course": course, "sessions": sessions, "facilitators": facilitators,
+        "venues": venues, "finished": finished, "facts": facts, "alternatives": others},
+        course.path)
+
+
+def courses(ix: Index) -> list[Page]:
+    return [course_page(ix, course) for course in ix.records.courses.values()]
 
 
 def _groups(sles: list[SLE], words: list[str], attribute: str) -> list[dict]:
@@ -264,16 +277,17 @@ def sle_directory(ix: Index) -> list[Page]:
     return pages
 
 
+def sle_page(ix: Index, sle: SLE) -> Page:
+    """One SLE's page, with the courses they lead."""
+    facilitated = ix.by_facilitator.get(sle.id, [])
+    return Page(Paths.sle(sle.id), "sle.md.j2", {
+        "sle": sle, "school": ix.records.schools.get(sle.school),
+        "upcoming": [c for c in facilitated if c.id in ix.on_offer],     # not cancelled ones
+        "past": [c for c in facilitated if not c.is_upcoming(ix.today)][::-1]}, sle.path)
+
+
 def sles(ix: Index) -> list[Page]:
-    pages = []
-    on_offer = {c.id for c in ix.offer.courses}
-    for sle in ix.sles_sorted:
-        facilitated = ix.by_facilitator.get(sle.id, [])
-        pages.append(Page(Paths.sle(sle.id), "sle.md.j2", {
-            "sle": sle, "school": ix.records.schools.get(sle.school),
-            "upcoming": [c for c in facilitated if c.id in on_offer],     # not cancelled ones
-            "past": [c for c in facilitated if not c.is_upcoming(ix.today)][::-1]}, sle.path))
-    return pages
+    return [sle_page(ix, sle) for sle in ix.sles_sorted]
 
 
 def schools(ix: Index) -> list[Page]:
@@ -337,9 +351,10 @@ PAGE_KINDS: list[Callable[[Index], list[Page]]] = [
     accessibility, join, impact, free_pages]
 
 
-def site(records: Records, today: dt.date) -> Site:
-    """Every page of the site for ``records`` as of ``today``; path clashes are problems."""
-    ix = Index.of(records, today)
+def site(records: Records, today: dt.date, ix: Index | None = None) -> Site:
+    """Every page of the site for ``records`` as of ``today``; path clashes are problems.
+    ``ix``: the lookups, if already made for these records and day."""
+    ix = ix or Index.of(records, today)
     result = Site(nav=nav(records), not_in_nav=list(NOT_IN_NAV) + [
         "/" + str(Paths.free_page(p.id)) for p in records.pages.values() if not p.nav],
         offer=ix.offer)

@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 
@@ -175,10 +175,11 @@ class Incremental:
             return tuple(self.signature(v, depth + 1) for v in items)
         return repr(value)
 
-    def _number(self, recs) -> set[str]:
+    def _changes(self, recs) -> tuple[set[str], dict]:
         """The ids of the records (see _RECORD_KINDS) whose file changed, came or went since
-        the last rendered update: the memory cache gives back the same record object while
-        its file is unchanged, and a new one when it read the file again."""
+        the last rendered update, and the records now (to keep once this update renders): the
+        memory cache gives back the same record object while its file is unchanged, and a new
+        one when it read the file again."""
         kept, now, changed = self._objects, {}, set()
         for kind in (recs.courses.values(), recs.sles.values(), recs.schools.values(),
                      recs.editions.values(), recs.pages.values(), recs.news,
@@ -189,8 +190,7 @@ class Incremental:
                 if kept.get(key) is not record:
                     changed.add(record.id)
         changed.update(record_id for (path, record_id) in kept.keys() - now.keys())
-        self._objects = now
-        return changed
+        return changed, now
 
     def _composite(self, value: Any, depth: int, parts) -> Any:
         """An object's signature from its parts, made once: kept with the object (so its id
@@ -218,13 +218,43 @@ class Incremental:
         renderer._memo = {key: kept for key, kept in renderer._memo.items()
                           if type(kept[0]) in _MEMOISED and kept[0].id not in changed}
 
+    def _write_own_pages(self, recs, ix: site_pages.Index, changed: set[str], result: Update
+                         ) -> set[str]:
+        """Render and write the own pages of the saved courses and SLEs (at most FIRST of
+        them, each already on the site: a new one waits for the whole update, which checks
+        its address); the files written."""
+        own = [site_pages.course_page(ix, recs.courses[i]) for i in changed if i in recs.courses]
+        own += [site_pages.sle_page(ix, recs.sles[i]) for i in changed if i in recs.sles]
+        own = [page for page in own if page.path in self._texts]
+        if not own or len(own) > FIRST:
+            return set()
+        docs, written = self.folder / site_config.DOCS, set()
+        for page in own:
+            sig = (page.template, self.signature(page.context))
+            if self._signatures.get(page.path) == sig:
+                continue
+            text = self._renderer.render(page.template, dict(page.context, page=page,
+                                                             root=page.root))
+            result.rendered += 1
+            self._signatures[page.path], self._texts[page.path] = sig, text
+            if self._files.get(page.path) != text:
+                _write(docs / page.path, text)
+                self._files[page.path] = text
+                written.add(page.path)
+        return written
+
     def _templates_version(self) -> tuple:
         return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
                             for p in TEMPLATES.rglob("*.j2")))
 
     # --- one update ---------------------------------------------------------------------------
-    def update(self) -> Update:
-        """Reload the records; if they are valid, rewrite the pages that changed."""
+    def update(self, first: Callable[[set[str]], None] | None = None) -> Update:
+        """Reload the records; if they are valid, rewrite the pages that changed.
+
+        ``first``, if given, is called with the Markdown files of the saved courses' and
+        SLEs' own pages as soon as those are written, before the rest (the lists that show
+        them, the feeds) is worked out: the preview shows the page being edited first, as
+        Hugo's server renders the pages being viewed first."""
         started = time.perf_counter()
         self._stamps = {}
         self._composites_before, self._composites = self._composites, {}
@@ -236,14 +266,8 @@ class Incremental:
             result.seconds = time.perf_counter() - started
             return result
         today = self.today or _today(recs)
-        site = site_pages.site(recs, today)
-        problems.extend(site.problems.items)
-        if site.problems.errors:
-            result.seconds = time.perf_counter() - started
-            return result
-        # numbered only once the pages will be rendered: a change seen by an update that
-        # failed is still a change to the next one (its cards and list rows made afresh)
-        changed = self._number(recs)
+        ix = site_pages.Index.of(recs, today)
+        changed, objects = self._changes(recs)
         overall = (today, self.signature(recs.alliance), self.signature(recs.venues),
                    self.signature(recs.schools), self._templates_version(),
                    site_config.BASE_CONFIG.stat().st_mtime_ns, self.engine)
@@ -253,11 +277,23 @@ class Incremental:
             self._urls = course_urls(recs, self._base_config())   # the alliance's site_url
             self._globals = overall
         renderer = self._renderer
-        base = self._base_config()
         # the same globals as a full build; what a page shows of other records (counts, cards,
         # facts) is in its context, so its signature still says when it must be rendered again
-        renderer.bind(recs, today, site.offer, self._urls)
+        renderer.bind(recs, today, ix.offer, self._urls)
         self._forget_changed(renderer, changed)
+        if first is not None and self._files is not None:
+            own = self._write_own_pages(recs, ix, changed, result)
+            if own:
+                first(own)
+        site = site_pages.site(recs, today, ix)
+        problems.extend(site.problems.items)
+        if site.problems.errors:
+            result.seconds = time.perf_counter() - started
+            return result
+        # kept only once the pages are rendered: a change seen by an update that failed is
+        # still a change to the next one (its cards and list rows made afresh)
+        self._objects = objects
+        base = self._base_config()
         texts, signatures = {}, {}
         for page in site.pages:
             sig = (page.template, self.signature(page.context))
@@ -296,6 +332,7 @@ class Incremental:
         return result
 
 
+FIRST = 20       # saved records whose own pages are shown first; more (a pull): all at once
 _PLAIN = frozenset({str, int, float, bool, type(None), dt.date, dt.time})
 # records kept by the memory cache: the same object while the file is unchanged (the cache
 # reads a file again when its stamp, or for a file saved a moment ago its bytes, changed;

@@ -27,12 +27,17 @@ import gc
 import html
 import logging
 import os
+import posixpath
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -80,6 +85,11 @@ class Preview:
         self.problems: Problems | None = None       # errors shown in the browser
         self.builds = 0
         self._printed: set[str] = set()
+        # the server's: reload the browsers showing these pages now (the saved records' own)
+        self.publish: Callable[[set[str]], None] | None = None
+        self.reload: set[str] | None = None      # after a rebuild: the pages built; None: all
+        self._first = None          # the pages shown first: (their build, files, seconds)
+        self._started = 0.0
 
     def rebuild(self) -> None:
         """Called by the server's build loop, once per batch of changes."""
@@ -89,6 +99,7 @@ class Preview:
         # it lives until the next full build).
         enabled = gc.isenabled()
         gc.disable()
+        self._started = time.perf_counter()
         try:
             full = self._rebuild()
         finally:
@@ -112,7 +123,11 @@ class Preview:
         self._printed = set(lines)
 
     def _rebuild(self) -> bool:
-        update = self.generator.update()
+        self.reload, self._first = None, None
+        # while problems are shown on every page, the fix reloads every browser
+        shown_problems = self.problems is not None
+        first = self._show_first if not shown_problems and self.publish else None
+        update = self.generator.update(first)
         self._print(update.problems)
         if not update.ok:
             self.problems = update.problems
@@ -129,13 +144,33 @@ class Preview:
             return False
         self.problems = None
         self.builds += 1
+        # the browsers to reload: those showing a page built again; all of them after a full
+        # build, when a picture or style sheet changed, or when problems were shown
+        self.reload = None if built.full or built.shown or shown_problems else built.urls
+        seconds, pages, written, shown = update.seconds + built.seconds, built.pages, \
+            update.written, ""
+        if self._first is not None:
+            first, first_written, after = self._first
+            pages, written = pages + first.pages, written + first_written
+            shown = f" (the saved page{'s' if first.pages > 1 else ''} shown after {after:.2f} s)"
         what = ("full MkDocs build" if built.full else
-                f"{built.pages} page{'' if built.pages == 1 else 's'} built, "
+                f"{pages} page{'' if pages == 1 else 's'} built, "
                 f"{built.copied} copied, {built.removed} removed")
-        click.echo(f"Rebuilt in {update.seconds + built.seconds:.2f} s: "
-                   f"{update.rendered} of {update.pages} pages rendered, {update.written} files "
+        click.echo(f"Rebuilt in {seconds:.2f} s{shown}: "
+                   f"{update.rendered} of {update.pages} pages rendered, {written} files "
                    f"written, {what}")
         return built.full
+
+    def _show_first(self, written: set[str]) -> None:
+        """The saved courses' and SLEs' own pages are written: build them and reload the
+        browsers showing them, before the rest of the update (Incremental.update)."""
+        try:
+            built = self.site.build(written, set(), search=False)
+        except Exception:       # the whole update's build tries again, and reports it
+            return
+        self._first = (built, len(written), time.perf_counter() - self._started)
+        if not built.full and self.publish is not None:
+            self.publish(built.urls)
 
 
 CHANGES = {"created", "modified", "deleted", "moved", "closed"}   # not opened, read, attrib
@@ -147,15 +182,20 @@ def _server_class():
     from mkdocs.livereload import LiveReloadServer
 
     class PreviewServer(LiveReloadServer):
-        """MkDocs' live-reload server, watching with inotify (not a 0.5 s poll) and adding the
-        problems overlay to every page while the records have errors."""
+        """MkDocs' live-reload server, watching with inotify (not a 0.5 s poll), adding the
+        problems overlay to every page while the records have errors, and reloading only
+        the browsers whose page changed: first those showing a saved course or SLE, as soon
+        as its own page is built, then those showing a page the rest of the update built."""
 
         preview: Preview
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.observer = watchdog.observers.Observer()
-            self.build_delay = 0.1
+            self.build_delay = 0.05       # a save's events come within milliseconds
+            self._page_epochs: dict[str, int] = {}     # a page's path -> when it last changed
+            self._all_epoch = 0                         # when every page last changed
+            self._first: set[str] = set()     # pages shown first, while the rest is built
 
         def watch(self, path: str, func=None, *, recursive: bool = True) -> None:
             """Rebuild on changes only: inotify also reports files being opened and read,
@@ -173,6 +213,104 @@ def _server_class():
             self.observer.schedule(Handler(), path, recursive=recursive)
             self._watched_paths[path] = 1
 
+        # --- which browsers reload ---------------------------------------------------------
+        def build(self) -> None:
+            """The build loop's builder: the preview's rebuild, then which pages changed."""
+            # while the rest is built, the browsers reloaded first ask for their page and the
+            # theme's files: threads waiting for the interpreter get it every half millisecond
+            # rather than every five (the rebuild holds it otherwise)
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, 0.0005))
+            try:
+                self.preview.rebuild()
+            finally:
+                sys.setswitchinterval(interval)
+            with self._epoch_cond:    # the loop then makes this build's epoch visible
+                if self.preview.reload is None:
+                    self._all_epoch = self._wanted_epoch
+                else:
+                    for url in self.preview.reload:
+                        self._page_epochs[_page_path(url)] = self._wanted_epoch
+                self._first = set()
+
+        def publish(self, urls: set[str]) -> None:
+            """The saved records' own pages are built: the browsers showing them reload now,
+            and those pages (with the theme's files) are served while the rest is built."""
+            with self._epoch_cond:
+                epoch = self._wanted_epoch - 1      # before the whole build's own epoch
+                self._first = {_page_path(url) for url in urls}
+                for path in self._first:
+                    self._page_epochs[path] = epoch
+                self._epoch_cond.notify_all()
+
+        def _changed(self, page: str | None) -> int:
+            if page is None:                 # no Referer: reload on every build, as MkDocs
+                return self._visible_epoch
+            return max(self._all_epoch, self._page_epochs.get(page, 0))
+
+        def _serve_request(self, environ, start_response):
+            path = environ["PATH_INFO"].encode("latin-1").decode("utf-8", "ignore")
+            poll = re.fullmatch(r"/livereload/([0-9]+)/[0-9]+", path)
+            if poll:      # MkDocs' long poll, answered when the asking page changed
+                epoch, page = int(poll[1]), _referring_page(environ.get("HTTP_REFERER"))
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                with self._epoch_cond:
+                    if self._changed(page) <= epoch:
+                        self._log_poll_request(environ.get("HTTP_REFERER"), request_id=path)
+                        self._epoch_cond.wait_for(lambda: self._changed(page) > epoch,
+                                                  timeout=self.poll_response_timeout)
+                    return [b"%d" % max(self._changed(page), epoch)]
+            if path.startswith("/assets/"):
+                return self._asset(path, environ, start_response)
+            found = self._shown_first(path)
+            if found is None:
+                return super()._serve_request(environ, start_response)
+            file_path, epoch = found
+            with open(file_path, "rb") as file:
+                content = file.read()
+            if file_path.endswith(".html"):
+                content = self._inject_js_into_html(content, epoch)
+            start_response("200 OK", [("Content-Type", self._guess_type(file_path)),
+                                      ("Content-Length", str(len(content)))])
+            return [content]
+
+        def _asset(self, path: str, environ, start_response):
+            """The theme's files, cached by the browser (MkDocs' server sends no cache
+            headers, so each reload fetched them all again): Material's carry a hash of their
+            content in their name and are kept; the others are checked by their ETag."""
+            with self._epoch_cond:
+                if not self._first:         # a build may be writing them: wait, as MkDocs does
+                    self._epoch_cond.wait_for(lambda: self._visible_epoch == self._wanted_epoch)
+            file_path = os.path.join(self.root, posixpath.normpath(path).lstrip("/"))
+            try:
+                st = os.stat(file_path)
+            except OSError:
+                return None                                 # MkDocs' 404
+            tag = f'"{st.st_size:x}-{st.st_mtime_ns:x}"'
+            kept = _HASHED.search(path) is not None
+            headers = [("ETag", tag),
+                       ("Cache-Control", "max-age=31536000, immutable" if kept else "no-cache")]
+            if environ.get("HTTP_IF_NONE_MATCH") == tag:
+                start_response("304 Not Modified", headers)
+                return []
+            with open(file_path, "rb") as file:
+                content = file.read()
+            start_response("200 OK", [("Content-Type", self._guess_type(file_path)),
+                                      ("Content-Length", str(len(content))), *headers])
+            return [content]
+
+        def _shown_first(self, path: str) -> tuple[str, int] | None:
+            """(file, epoch) for a page shown first, asked for while the rest of the build
+            runs (it does not change meanwhile). Any other page waits for the build, as in
+            MkDocs."""
+            page = _page_path(path)
+            with self._epoch_cond:
+                if page not in self._first:
+                    return None
+                epoch = self._page_epochs.get(page, self._visible_epoch)
+            file_path = os.path.join(self.root, posixpath.normpath(page).lstrip("/"))
+            return (file_path, epoch) if os.path.isfile(file_path) else None
+
         def _inject_js_into_html(self, content, epoch):
             content = super()._inject_js_into_html(content, epoch)
             problems = self.preview.problems
@@ -183,6 +321,24 @@ def _server_class():
             return content
 
     return PreviewServer
+
+
+# Material's own files: main.57a0d79d.min.css, bundle.a5f9d56c.min.js (the hash of the content)
+_HASHED = re.compile(r"\.[0-9a-f]{8}\.min\.(css|js)$")
+
+
+def _page_path(url: str) -> str:
+    """A page's address as one key: '/courses/x.html' from 'courses/x.html' (MkDocs' url),
+    '/courses/x.html' (a request) or '/' ('/index.html'), %-escapes undone."""
+    path = "/" + urllib.parse.unquote(url).lstrip("/")
+    return path + "index.html" if path.endswith("/") else path
+
+
+def _referring_page(referer: str | None) -> str | None:
+    """The page a live-reload poll comes from (its Referer), None if not said."""
+    if not referer:
+        return None
+    return _page_path(urllib.parse.urlsplit(referer).path)
 
 
 def serve(root: Path, *, today: dt.date | None = None, host: str = "127.0.0.1",
@@ -198,8 +354,9 @@ def serve(root: Path, *, today: dt.date | None = None, host: str = "127.0.0.1",
     preview = Preview(root, folder, site_dir, today, _serve_url(host, port, "/"))
     _log_to_terminal()
     try:
-        server = _server_class()(builder=preview.rebuild, host=host, port=port, root=str(site_dir))
-        server.preview = preview
+        server = _server_class()(builder=lambda: server.build(), host=host, port=port,
+                                 root=str(site_dir))
+        server.preview, preview.publish = preview, server.publish
         preview.rebuild()
         if preview.builds == 0 and preview.problems is not None and not site_dir.joinpath(
                 "index.html").exists():
