@@ -4,12 +4,14 @@ The records, templates and mkdocs.yml are watched (inotify where the system has 
 polling, through watchdog, which MkDocs already needs). After a save, and a tenth of a second
 without further changes, one rebuild runs:
 
-1. :class:`website.preview.Incremental` reloads the records (only changed files are read),
-   and renders and writes only the pages and feeds whose inputs changed;
-2. :class:`website.live.LiveSite` builds only the pages whose Markdown was written (and
+1. :class:`website.preview.Incremental` reloads the records (only changed files are read);
+   the saved courses' and SLEs' own pages are rendered, built and shown first;
+2. it renders and writes the other pages and feeds whose inputs changed;
+3. :class:`website.live.LiveSite` builds only the pages whose Markdown was written (and
    copies the other files written), with MkDocs' own functions and the configuration, files,
    nav and theme of the first build kept in memory (a changed mkdocs.yml builds everything);
-3. the browsers showing the site reload (MkDocs' own live-reload server).
+4. the browsers showing a page that changed reload (MkDocs' live-reload server, answering
+   each page's poll by its Referer), those showing a saved record's own page after step 1.
 
 If the records have errors, nothing is rebuilt: every page is served with an overlay listing
 the problems (file, line, field, how to fix), and it goes away with the save that fixes them.
