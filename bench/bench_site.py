@@ -321,18 +321,25 @@ def bench_preview(root: Path, base: Path, today: dt.date, target: float, runs: i
         preview.rebuild()                                      # thousands of warnings
     first = time.perf_counter() - started
     print(f"(the first build printed {len(said.getvalue().splitlines())} lines, not shown)")
-    times = []
+    times, shown = [], []
+    # what the server does: the saved course's own page is built and its browsers reloaded
+    # first (publish), then the rest of the update
+    preview.publish = lambda urls: shown.append(time.perf_counter() - started)
     for _ in range(runs):
         time.sleep(0.05)
         edit_one_course(root)
         started = time.perf_counter()
         preview.rebuild()
         times.append(time.perf_counter() - started)
-    median = statistics.median(times)
-    print(f"preview: first build {first:.1f} s; after one saved course: "
+    median, first_shown = statistics.median(times), statistics.median(shown or [float("nan")])
+    print(f"preview: first build {first:.1f} s; after one saved course: the course's own page "
+          f"built {', '.join(f'{t:.2f}' for t in shown)} s, everything "
           f"{', '.join(f'{t:.2f}' for t in times)} s")
-    verdict(median < target, f"preview rebuild after one saved course {median:.2f} s "
-            f"(target < {target} s)")
+    verdict(first_shown < target, f"preview: the saved course's page built {first_shown:.2f} s "
+            f"after the save (target < {target} s with the browser's reload: "
+            "bench_preview_browser.py)")
+    verdict(median < target, f"preview: the whole rebuild after one saved course {median:.2f} s "
+            f"(the lists that show it, the feeds, the search index; target < {target} s)")
     print(f"peak RSS of this process so far (the preview keeps the built site's pages in "
           f"memory): {peak_mb():.0f} MB", flush=True)
 
