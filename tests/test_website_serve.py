@@ -207,3 +207,50 @@ def test_the_theme_files_are_cached_by_the_browser(served):
         with pytest.raises(urllib.error.HTTPError) as unchanged:
             urllib.request.urlopen(again, timeout=30)
         assert unchanged.value.code == 304
+
+
+def test_the_saved_page_is_served_while_the_rest_is_built(tmp_path, monkeypatch):
+    """A request for the saved course's page made during the rebuild is answered once that
+    page is built, not at the end: the rest (here made to take 3 s, as the lists and feeds
+    of a big alliance do) is still being built when it has the new text."""
+    from website import pages as site_pages
+    from website.serve import Preview, _server_class
+    root = tmp_path / "alliance"
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "courses", root / "courses")
+    port = _free_port()
+    preview = Preview(root, root / ".build", tmp_path / "site", DEMO_TODAY,
+                      f"http://127.0.0.1:{port}/")
+    server = _server_class()(builder=lambda: server.build(), host="127.0.0.1", port=port,
+                             root=str(tmp_path / "site"))
+    server.preview, preview.publish = preview, server.publish
+    preview.rebuild()
+    server.watch(str(root / "courses"))
+    threading.Thread(target=server.serve, daemon=True).start()
+    url = f"http://127.0.0.1:{port}/courses/{COURSE}.html"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=30).close()
+                break
+            except urllib.error.URLError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        site, building = site_pages.site, threading.Event()
+
+        def slow_site(*args, **kwargs):           # the rest of the update, made slow
+            building.set()
+            time.sleep(3)
+            return site(*args, **kwargs)
+        monkeypatch.setattr(site_pages, "site", slow_site)
+        course = root / "courses" / f"{COURSE}.md"
+        _save(course, course.read_text(encoding="utf-8").replace(
+            "title: A level maths network", "title: A level maths network, shown first"))
+        assert building.wait(20)
+        with urllib.request.urlopen(url, timeout=30) as response:
+            h1 = BeautifulSoup(response.read(), "html.parser").select_one("article h1")
+        assert h1.get_text(strip=True) == "A level maths network, shown first"
+        assert building.is_set() and server._visible_epoch != server._wanted_epoch   # mid-build
+    finally:
+        server.shutdown()

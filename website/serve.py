@@ -90,7 +90,7 @@ class Preview:
         # the server's: reload the browsers showing these pages now (the saved records' own)
         self.publish: Callable[[set[str]], None] | None = None
         self.reload: set[str] | None = None      # after a rebuild: the pages built; None: all
-        self._first = None          # the pages shown first: (their build, files, seconds)
+        self._first_build = None    # the pages shown first: (their build, files, seconds)
         self._started = 0.0
 
     def rebuild(self) -> None:
@@ -125,7 +125,7 @@ class Preview:
         self._printed = set(lines)
 
     def _rebuild(self) -> bool:
-        self.reload, self._first = None, None
+        self.reload, self._first_build = None, None
         # while problems are shown on every page, the fix reloads every browser
         shown_problems = self.problems is not None
         first = self._show_first if not shown_problems and self.publish else None
@@ -151,8 +151,8 @@ class Preview:
         self.reload = None if built.full or built.shown or shown_problems else built.urls
         seconds, pages, written, shown = update.seconds + built.seconds, built.pages, \
             update.written, ""
-        if self._first is not None:
-            first, first_written, after = self._first
+        if self._first_build is not None:
+            first, first_written, after = self._first_build
             pages, written = pages + first.pages, written + first_written
             shown = f" (the saved page{'s' if first.pages > 1 else ''} shown after {after:.2f} s)"
         what = ("full MkDocs build" if built.full else
@@ -170,7 +170,7 @@ class Preview:
             built = self.site.build(written, set(), search=False)
         except Exception:       # the whole update's build tries again, and reports it
             return
-        self._first = (built, len(written), time.perf_counter() - self._started)
+        self._first_build = (built, len(written), time.perf_counter() - self._started)
         if not built.full and self.publish is not None:
             self.publish(built.urls)
 
@@ -227,13 +227,14 @@ def _server_class():
                 self.preview.rebuild()
             finally:
                 sys.setswitchinterval(interval)
+                with self._epoch_cond:
+                    self._first = set()
             with self._epoch_cond:    # the loop then makes this build's epoch visible
                 if self.preview.reload is None:
                     self._all_epoch = self._wanted_epoch
                 else:
                     for url in self.preview.reload:
                         self._page_epochs[_page_path(url)] = self._wanted_epoch
-                self._first = set()
 
         def publish(self, urls: set[str]) -> None:
             """The saved records' own pages are built: the browsers showing them reload now,
@@ -262,9 +263,13 @@ def _server_class():
                         self._epoch_cond.wait_for(lambda: self._changed(page) > epoch,
                                                   timeout=self.poll_response_timeout)
                     return [b"%d" % max(self._changed(page), epoch)]
-            if path.startswith("/assets/"):
-                return self._asset(path, environ, start_response)
-            found = self._shown_first(path)
+            if posixpath.normpath(path).startswith("/assets/"):
+                return self._asset(posixpath.normpath(path), environ, start_response)
+            page = _page_path(path)
+            with self._epoch_cond:   # during a build, until its page is shown first or it ends
+                self._epoch_cond.wait_for(lambda: self._visible_epoch == self._wanted_epoch
+                                          or page in self._first)
+            found = self._shown_first(page)
             if found is None:
                 return super()._serve_request(environ, start_response)
             file_path, epoch = found
@@ -283,7 +288,7 @@ def _server_class():
             with self._epoch_cond:
                 if not self._first:         # a build may be writing them: wait, as MkDocs does
                     self._epoch_cond.wait_for(lambda: self._visible_epoch == self._wanted_epoch)
-            file_path = os.path.join(self.root, posixpath.normpath(path).lstrip("/"))
+            file_path = os.path.join(self.root, path.lstrip("/"))
             try:
                 st = os.stat(file_path)
             except OSError:
@@ -301,11 +306,10 @@ def _server_class():
                                       ("Content-Length", str(len(content))), *headers])
             return [content]
 
-        def _shown_first(self, path: str) -> tuple[str, int] | None:
+        def _shown_first(self, page: str) -> tuple[str, int] | None:
             """(file, epoch) for a page shown first, asked for while the rest of the build
             runs (it does not change meanwhile). Any other page waits for the build, as in
             MkDocs."""
-            page = _page_path(path)
             with self._epoch_cond:
                 if page not in self._first:
                     return None
