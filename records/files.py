@@ -243,6 +243,7 @@ class Document:
     data: Any                      # LineDict normally; None after a syntax error
     body: str | None = None        # Markdown after the front matter
     body_line: int = 0
+    text: str | None = None        # the whole file, as read (to place lines in the body)
 
     @property
     def source(self) -> Any:
@@ -294,4 +295,4 @@ def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
     body_line = fm.count("\n") + 2
     _lint(fm, rel, problems)
     data = parse_yaml(fm, rel, problems)
-    return Document(rel, data, body.strip("\n"), body_line)
+    return Document(rel, data, body.strip("\n"), body_line, text)

@@ -315,16 +315,23 @@ def _body_line(path: str, size: int, mtime: int, body: str) -> int:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError:
         return 1
+    return _line_in(text, body)
+
+
+def _line_in(text: str, body: str) -> int:
+    """The line of ``text`` (the whole file) where ``body`` starts."""
     offset = text.rfind(body)
     return text.count("\n", 0, offset) + 1 if offset >= 0 else 1
 
 
-def body_warnings(path: Path, body: str | None) -> list[tuple[int, str]]:
-    """(line in the file, message) for each part of ``body`` the policy removes."""
+def body_warnings(path: Path, body: str | None, text: str | None = None
+                  ) -> list[tuple[int, str]]:
+    """(line in the file, message) for each part of ``body`` the policy removes; ``text``:
+    the file's text if already read (else it is read to find where the body starts)."""
     found = body_removals(body)
     if not found:
         return []
-    first = body_line(path, body)
+    first = _line_in(text, body) if text is not None else body_line(path, body)
     return [(first + line, message) for line, message in found]
 
 

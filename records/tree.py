@@ -252,7 +252,8 @@ def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path
         incomplete.append(record)
         record = None
     if record is not None:          # kept with the record, so the parse cache keeps it too
-        record.__pydantic_private__["_body_warnings"] = body_warnings(file, getattr(record, "body", None))
+        record.__pydantic_private__["_body_warnings"] = body_warnings(
+            file, getattr(record, "body", None), doc.text)
     return record, problems.items, incomplete
 
 
