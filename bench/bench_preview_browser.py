@@ -11,8 +11,9 @@ rebuild, MkDocs' live reload, the page's load and the browser's work, all of it 
 editor sees). Each save is made once the page is idle: its search ready (Material's worker
 indexes the whole site's search index after every load: seconds at 5,000 courses), or with
 ``--settle 1.5s`` 1.5 s after the page loaded, while it may still be indexing and competing
-with the rebuild for the processor. The server's own "Rebuilt in" lines are printed beside. Targets (issue 14):
-< 1 s at 5,000 courses, < 0.5 s on the demo. Not a timed test: it prints figures.
+with the rebuild for the processor. The server's own "Rebuilt in" lines are printed beside.
+Targets (issue 14): < 1 s at 5,000 courses, < 0.5 s on the demo. Not a timed test: it
+prints figures.
 """
 from __future__ import annotations
 
