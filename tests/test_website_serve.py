@@ -207,6 +207,12 @@ def test_the_theme_files_are_cached_by_the_browser(served):
         with pytest.raises(urllib.error.HTTPError) as unchanged:
             urllib.request.urlopen(again, timeout=30)
         assert unchanged.value.code == 304
+    with pytest.raises(urllib.error.HTTPError) as missing:     # logged as a warning, after
+        urllib.request.urlopen(server.url + "no-such-file.txt", timeout=30)   # the 304s
+    assert missing.value.code == 404
+    server.wait_for_line("WARNING", timeout=30)
+    # a file the browser already has is not a warning in the editor's terminal
+    assert not [line for line in server.lines if "code 304" in line], server.lines
 
 
 def test_the_saved_page_is_served_while_the_rest_is_built(tmp_path, monkeypatch):

@@ -389,6 +389,10 @@ def _log_to_terminal() -> None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logging.getLogger("mkdocs.commands.build").setLevel(logging.ERROR)   # the dirty-build note
+    # MkDocs' server logs every answer but a 200 as a warning: a theme file the browser
+    # already has (304) is not one
+    logging.getLogger("mkdocs.livereload").addFilter(
+        lambda record: not record.getMessage().endswith(" code 304"))
 
 
 def _serve_zensical(root: Path, folder: Path, today: dt.date | None, host: str, port: int) -> None:
