@@ -188,11 +188,17 @@ class RecordCache:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def _digest(path: Path) -> bytes | None:
+def file_bytes(file: Path) -> bytes | None:
+    """The file's bytes, None if it cannot be read."""
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+        return file.read_bytes()
     except OSError:
         return None
+
+
+def _digest(path: Path) -> bytes | None:
+    content = file_bytes(path)
+    return None if content is None else hashlib.blake2b(content, digest_size=16).digest()
 
 
 def racy(when: tuple[int, int]) -> bool:

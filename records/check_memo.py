@@ -7,8 +7,8 @@ sessions for the double-booking check) depends only on its own file, the picture
 what :func:`parallel_check.fingerprint` covers (vocabularies and the ids of every folder), so
 it is kept with the record objects it was worked out for and reused while the memory cache
 gives back those same objects (it reads a file again whenever its stamp or, for a file saved a
-moment ago, its bytes changed), its pictures' stamps and the fingerprint are unchanged. The double-booking sweep is run again only when
-some session changed.
+moment ago, its bytes changed), its pictures' stamps and the fingerprint are unchanged. The
+double-booking sweep is run again only when some session changed.
 """
 from __future__ import annotations
 

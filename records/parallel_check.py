@@ -16,11 +16,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from .cache import SHARDS, RecordCache, racy, shard_of, stamp
+from .cache import SHARDS, RecordCache, file_bytes, racy, shard_of, stamp
 from .check import Booking, check_core, check_documents, double_bookings
 from .problems import Problem, Problems
-from .tree import (MARKDOWN_KINDS, Records, add_documents, file_bytes, load_core, load_tree,
-                   markdown_files)
+from .tree import MARKDOWN_KINDS, Records, add_documents, load_core, load_tree, markdown_files
 
 PARALLEL_FROM = 1500          # Markdown files; below this, starting processes costs more than it saves
 

@@ -19,7 +19,7 @@ from .markdown import body_warnings
 from .layout import LINK_MESSAGE, empty_message, misplaced, record_files
 from .partial import partial_record
 from .impact import IMPACT_FILE, PUBLISHED_FILE, ImpactChoice, PublishedImpact
-from .cache import RecordCache, racy, stamp
+from .cache import RecordCache, file_bytes, racy, stamp
 from .problems import Problems, did_you_mean
 from .schema import (ID_RE, SLE, Alliance, Audience, BoardMember, Course, Edition, FreePage,
                      NewsItem, Record, School, Venue, Vocabulary)
@@ -271,13 +271,6 @@ def _cached(cache: RecordCache | None, root: Path, file: Path, read, rel: str | 
         if when is not None:
             cache.put(rel, when, outcome, content)
     return outcome
-
-
-def file_bytes(file: Path) -> bytes | None:
-    try:
-        return file.read_bytes()
-    except OSError:
-        return None
 
 
 def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],

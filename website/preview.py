@@ -230,18 +230,23 @@ class Incremental:
             return set()
         docs, written = self.folder / site_config.DOCS, set()
         for page in own:
-            sig = (page.template, self.signature(page.context))
-            if self._signatures.get(page.path) == sig:
-                continue
-            text = self._renderer.render(page.template, dict(page.context, page=page,
-                                                             root=page.root))
-            result.rendered += 1
+            sig, text = self._page_text(page, result)
             self._signatures[page.path], self._texts[page.path] = sig, text
             if self._files.get(page.path) != text:
                 _write(docs / page.path, text)
                 self._files[page.path] = text
                 written.add(page.path)
         return written
+
+    def _page_text(self, page: site_pages.Page, result: Update) -> tuple[Any, str]:
+        """(signature, Markdown) of a page: the last text while the signature is the same,
+        else rendered again (counted in ``result``)."""
+        sig = (page.template, self.signature(page.context))
+        if self._signatures.get(page.path) == sig and page.path in self._texts:
+            return sig, self._texts[page.path]
+        result.rendered += 1
+        return sig, self._renderer.render(page.template, dict(page.context, page=page,
+                                                              root=page.root))
 
     def _templates_version(self) -> tuple:
         return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
@@ -296,14 +301,7 @@ class Incremental:
         base = self._base_config()
         texts, signatures = {}, {}
         for page in site.pages:
-            sig = (page.template, self.signature(page.context))
-            if self._signatures.get(page.path) == sig and page.path in self._texts:
-                texts[page.path] = self._texts[page.path]
-            else:
-                context = dict(page.context, page=page, root=page.root)
-                texts[page.path] = renderer.render(page.template, context)
-                result.rendered += 1
-            signatures[page.path] = sig
+            signatures[page.path], texts[page.path] = self._page_text(page, result)
         self._signatures, self._texts = signatures, texts
         files: dict[str, str | bytes] = dict(texts)
         files.update(feeds.calendars(recs, today, course_url=self._urls,

@@ -263,8 +263,9 @@ def _server_class():
                         self._epoch_cond.wait_for(lambda: self._changed(page) > epoch,
                                                   timeout=self.poll_response_timeout)
                     return [b"%d" % max(self._changed(page), epoch)]
-            if posixpath.normpath(path).startswith("/assets/"):
-                return self._asset(posixpath.normpath(path), environ, start_response)
+            normal = posixpath.normpath(path)
+            if normal.startswith("/assets/"):
+                return self._asset(normal, environ, start_response)
             page = _page_path(path)
             with self._epoch_cond:   # during a build, until its page is shown first or it ends
                 self._epoch_cond.wait_for(lambda: self._visible_epoch == self._wanted_epoch
@@ -273,13 +274,7 @@ def _server_class():
             if found is None:
                 return super()._serve_request(environ, start_response)
             file_path, epoch = found
-            with open(file_path, "rb") as file:
-                content = file.read()
-            if file_path.endswith(".html"):
-                content = self._inject_js_into_html(content, epoch)
-            start_response("200 OK", [("Content-Type", self._guess_type(file_path)),
-                                      ("Content-Length", str(len(content)))])
-            return [content]
+            return self._send(file_path, start_response, epoch=epoch)
 
         def _asset(self, path: str, environ, start_response):
             """The theme's files, cached by the browser (MkDocs' server sends no cache
@@ -300,8 +295,14 @@ def _server_class():
             if environ.get("HTTP_IF_NONE_MATCH") == tag:
                 start_response("304 Not Modified", headers)
                 return []
+            return self._send(file_path, start_response, headers)
+
+        def _send(self, file_path: str, start_response, headers=(), epoch: int | None = None):
+            """A file, whole; a page with the live-reload script of ``epoch``."""
             with open(file_path, "rb") as file:
                 content = file.read()
+            if epoch is not None and file_path.endswith(".html"):
+                content = self._inject_js_into_html(content, epoch)
             start_response("200 OK", [("Content-Type", self._guess_type(file_path)),
                                       ("Content-Length", str(len(content))), *headers])
             return [content]
