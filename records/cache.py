@@ -38,12 +38,19 @@ SETTLE_SECONDS = 2.0
 
 @functools.lru_cache(maxsize=1)
 def _code_key() -> str:
-    """Changes when anything that shapes an outcome changes: our code, pydantic, PyYAML."""
+    """Changes when anything that shapes an outcome changes: our code, pydantic, PyYAML, and
+    what a body's warnings depend on: Python-Markdown and nh3."""
+    import importlib.util
+    import nh3
     import pydantic
     import yaml
-    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}|{yaml.__version__}".encode())
+    digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}|{yaml.__version__}|"
+                            f"{nh3.__version__}".encode())
+    # Python-Markdown's version without importing it (20 ms a re-check may not need)
+    spec = importlib.util.find_spec("markdown")
+    sources = [Path(spec.origin).with_name("__meta__.py")] if spec and spec.origin else []
     package = Path(__file__).resolve().parent
-    for source in sorted(package.glob("*.py")):
+    for source in sources + sorted(package.glob("*.py")):
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
@@ -89,16 +96,31 @@ class RecordCache:
 
     def get(self, rel: str, stamp: tuple[int, int]) -> Any:
         """The outcome stored for ``rel`` if its stamp (size, mtime_ns) still matches."""
-        index = shard_of(rel, self.shards)
-        shard = self._shard(index)
-        self._seen[index].add(rel)
-        self.stamps[rel] = stamp
-        entry = shard.get(rel)
-        if entry is None or entry[0] != stamp:
-            return None
-        if entry[2] is not None and entry[2] != _digest(self.root / rel):
-            return None         # saved again within the same timestamp tick: read it afresh
-        return entry[1]
+        return self.get_many([(rel, stamp)])[0]
+
+    def get_many(self, wanted: list[tuple[str, tuple[int, int] | None]]) -> list[Any]:
+        """``get`` for each (rel, stamp), None for a stamp of None (a file that cannot be
+        stat'ed): one loop, as a re-check asks for every one of thousands of files."""
+        out: list[Any] = []
+        shards, loaded, seen, stamps = self.shards, self._shards, self._seen, self.stamps
+        for rel, stamp in wanted:
+            if stamp is None:
+                out.append(None)
+                continue
+            index = zlib.crc32(rel.encode("utf-8")) % shards       # shard_of, inlined
+            shard = loaded.get(index)
+            if shard is None:
+                shard = self._shard(index)
+            seen[index].add(rel)
+            stamps[rel] = stamp
+            entry = shard.get(rel)
+            if entry is None or entry[0] != stamp:
+                out.append(None)
+            elif entry[2] is not None and entry[2] != _digest(self.root / rel):
+                out.append(None)    # saved again within the same timestamp tick: read it afresh
+            else:
+                out.append(entry[1])
+        return out
 
     def previous(self, rel: str) -> Any:
         """The outcome stored for ``rel`` whatever its stamp (what the file gave last time)."""
@@ -188,10 +210,11 @@ class RecordCache:
                 shutil.rmtree(old, ignore_errors=True)
 
 
-def file_bytes(file: Path) -> bytes | None:
+def file_bytes(file: str | Path) -> bytes | None:
     """The file's bytes, None if it cannot be read."""
     try:
-        return file.read_bytes()
+        with open(file, "rb") as handle:
+            return handle.read()
     except OSError:
         return None
 
@@ -206,7 +229,7 @@ def racy(when: tuple[int, int]) -> bool:
     return when[1] > (time.time() - SETTLE_SECONDS) * 1e9
 
 
-def stamp(file: Path) -> tuple[int, int] | None:
+def stamp(file: str | Path) -> tuple[int, int] | None:
     try:
         st = os.stat(file)
     except OSError:

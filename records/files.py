@@ -250,9 +250,10 @@ class Document:
         return self.data
 
 
-def _read_text(file: Path, rel: str, problems: Problems) -> str | None:
+def _read_text(file: str | Path, rel: str, problems: Problems) -> str | None:
     try:
-        return file.read_text(encoding="utf-8-sig")
+        with open(file, encoding="utf-8-sig") as handle:
+            return handle.read()
     except UnicodeDecodeError as err:
         problems.error(rel, 0, "", f"not UTF-8 text (byte {err.start}); save the file as UTF-8")
     except OSError as err:
@@ -265,7 +266,7 @@ def _lint(text: str, rel: str, problems: Problems) -> None:
         problems.warning(rel, found.line, found.field, found.message)
 
 
-def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
+def read_yaml(file: str | Path, rel: str, problems: Problems) -> Document:
     text = _read_text(file, rel, problems)
     if text is not None:
         _lint(text, rel, problems)
@@ -276,7 +277,7 @@ def read_yaml(file: Path, rel: str, problems: Problems) -> Document:
 _HANDLER = frontmatter.YAMLHandler()
 
 
-def read_markdown(file: Path, rel: str, problems: Problems) -> Document:
+def read_markdown(file: str | Path, rel: str, problems: Problems) -> Document:
     """A Markdown record: YAML front matter between '---' lines, then the body."""
     text = _read_text(file, rel, problems)
     if text is None:

@@ -45,29 +45,39 @@ def empty_message(rel: str) -> str:
 LINK_MESSAGE = "is a link to another file; put the record itself here, not a link to it"
 
 
-def record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, Path]]:
-    """(id, file) for each record file; misnamed or stray files are reported."""
-    directory = root / folder
-    if not directory.is_dir():
+def record_files(root: Path, folder: str, suffix: str, problems: Problems) -> list[tuple[str, str]]:
+    """(id, path) for each record file; misnamed or stray files are reported. The path is a
+    string: a big tree's thousands of files are only stat'ed on a re-check, and making and
+    using a pathlib.Path costs more than the stat itself (the id and the suffix name it)."""
+    directory = os.path.join(root, folder)
+    if not os.path.isdir(directory):
         return []
+    split, links = [], []   # names split with str methods, not Path: once for every file
+    cut = len(suffix)
     with os.scandir(directory) as entries:      # scandir: no stat() per file, unlike Path.is_dir
-        listing = sorted((entry.name, entry.is_dir(), entry.is_symlink()) for entry in entries)
-    # names split with os.path, not Path: this runs for every one of thousands of files
-    split = []
-    for name, is_dir, is_link in listing:
-        if is_dir or name.startswith("."):
-            continue
-        stem, ext = os.path.splitext(name)
-        if is_link and ext.lower() not in IMAGE_SUFFIXES:   # pictures: records.media decides
-            # a link could publish any file on the machine (a database, /proc) as a record
-            problems.error(f"{folder}/{name}", 0, "", LINK_MESSAGE)
-            continue
-        split.append((name, stem, ext))
+        for entry in entries:
+            name = entry.name
+            if name.endswith(suffix) and entry.is_file(follow_symlinks=False) \
+                    and not name.startswith("."):
+                split.append((name, name[:-cut], suffix))       # the usual: a record file
+                continue
+            if name.startswith(".") or entry.is_dir():
+                continue
+            stem, ext = os.path.splitext(name)
+            if entry.is_symlink() and ext.lower() not in IMAGE_SUFFIXES:  # records.media decides
+                links.append(name)
+                continue
+            split.append((name, stem, ext))
+    for name in sorted(links):
+        # a link could publish any file on the machine (a database, /proc) as a record
+        problems.error(f"{folder}/{name}", 0, "", LINK_MESSAGE)
+    split.sort()
     stems = {stem for _name, stem, ext in split if ext == suffix and ID_RE.match(stem)}
     found = []
+    base = directory + os.sep
     for name, stem, ext in split:
         if ext == suffix and stem in stems:
-            found.append((stem, directory / name))
+            found.append((stem, base + name))
             continue
         rel = f"{folder}/{name}"
         if ext.lower() in IMAGE_SUFFIXES:     # an SLE's photo lives beside its record

@@ -107,8 +107,13 @@ def raw_html(text: str | None) -> str:
     """The Markdown rendered, before sanitising (what an editor's text asks for)."""
     global _MD
     if _MD is None:
+        import importlib
         import markdown as markdown_lib
-        _MD = markdown_lib.Markdown(extensions=EXTENSIONS, output_format="html")
+        # the extensions' own modules, not their names: a name is looked up among every
+        # installed package's entry points first, which costs more than the rendering
+        _MD = markdown_lib.Markdown(extensions=[
+            importlib.import_module(f"markdown.extensions.{name}").makeExtension()
+            for name in EXTENSIONS], output_format="html")
     _MD.reset()
     return _MD.convert(text or "")
 
@@ -275,13 +280,35 @@ def body_removals(body: str | None) -> tuple[tuple[int, str], ...]:
                  for line, message in _chunk_removals(text))
 
 
-@functools.lru_cache(maxsize=4096)
+# A suspect paragraph's removals, by its text. Editors copy paragraphs from record to record,
+# and `check` keeps these between runs (parallel_check.py): a re-check of an edited file whose
+# suspect paragraphs are as before then neither loads nor runs Python-Markdown.
+_REMOVALS: dict[str, tuple[tuple[int, str], ...]] = {}
+REMOVALS_KEPT = 4096        # paragraphs
+
+
 def _chunk_removals(text: str) -> tuple[tuple[int, str], ...]:
-    """Memoised: editors copy paragraphs from record to record."""
-    lowered = text.lower().split("\n")
-    cursor: dict[str, int] = {}
-    return tuple((_find(needle, lowered, cursor), message)
-                 for needle, message in removals(raw_html(text)))
+    found = _REMOVALS.get(text)
+    if found is None:
+        lowered = text.lower().split("\n")
+        cursor: dict[str, int] = {}
+        found = tuple((_find(needle, lowered, cursor), message)
+                      for needle, message in removals(raw_html(text)))
+        if len(_REMOVALS) >= REMOVALS_KEPT:
+            _REMOVALS.clear()
+        _REMOVALS[text] = found
+    return found
+
+
+def known_removals() -> dict[str, tuple[tuple[int, str], ...]]:
+    """The suspect paragraphs worked out so far in this process, with their removals."""
+    return dict(_REMOVALS)
+
+
+def learn_removals(known: dict[str, tuple[tuple[int, str], ...]]) -> None:
+    """Take removals worked out by an earlier run (``known_removals``) as if worked out now."""
+    for text, found in list(known.items())[:REMOVALS_KEPT - len(_REMOVALS)]:
+        _REMOVALS.setdefault(text, found)
 
 
 def _find(needle: str, lines: list[str], cursor: dict[str, int]) -> int:
@@ -324,7 +351,7 @@ def _line_in(text: str, body: str) -> int:
     return text.count("\n", 0, offset) + 1 if offset >= 0 else 1
 
 
-def body_warnings(path: Path, body: str | None, text: str | None = None
+def body_warnings(path: str | Path, body: str | None, text: str | None = None
                   ) -> list[tuple[int, str]]:
     """(line in the file, message) for each part of ``body`` the policy removes; ``text``:
     the file's text if already read (else it is read to find where the body starts)."""
@@ -348,4 +375,5 @@ def body_problems(records: Iterable[Any], root: Path, problems: Problems) -> Non
 
 
 __all__ = ["to_html", "without_html", "allowed_url", "sanitise", "raw_html", "removals", "body_removals", "body_problems", "body_warnings",
+           "known_removals", "learn_removals",
            "TAGS", "ATTRIBUTES", "URL_SCHEMES"]

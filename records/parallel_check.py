@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 
 from .cache import SHARDS, RecordCache, file_bytes, racy, shard_of, stamp
 from .check import Booking, check_core, check_documents, double_bookings
+from .markdown import REMOVALS_KEPT, known_removals, learn_removals
 from .problems import Problem, Problems
 from .tree import MARKDOWN_KINDS, Records, add_documents, load_core, load_tree, markdown_files
 
@@ -51,34 +53,51 @@ def _outcomes(records: Records, problems: Problems, bookings: list[Booking],
     for problem in problems:
         by_path.setdefault(problem.path, []).append(problem)
     booked: dict[str, list] = {rel: [] for rel, _ in stale}
-    for booking in bookings:          # kept as plain tuples: unpickled five times faster
+    for booking in bookings:
         booked.setdefault(booking.path, []).append(tuple(booking))
-    return {rel: (rel in valid, by_path[rel], booked[rel], photos.get(rel, []))
+    return {rel: (rel in valid, by_path[rel], _pack(booked[rel]), photos.get(rel, []))
             for rel, _ in stale}
 
 
-Files = dict[str, list[tuple[str, Path]]]       # folder -> (id, file)
+# A file's sessions are kept in its outcome pickled on their own (bytes): a re-check that
+# reuses the last double-booking sweep never needs them, and unpickling 12,000 sessions
+# (5,000 courses) was half the cost of loading the cache.
+
+def _pack(bookings: list[tuple]) -> bytes:
+    return pickle.dumps(bookings, protocol=pickle.HIGHEST_PROTOCOL) if bookings else b""
+
+
+def _unpack(packed: bytes | None) -> list[tuple] | None:
+    return None if packed is None else pickle.loads(packed) if packed else []
+
+
+def _unpack_all(packed: list[bytes]) -> list[Booking]:
+    return [Booking._make(b) for blob in packed for b in _unpack(blob)]
+
+
+Files = dict[str, list[tuple[str, str]]]        # folder -> (id, path)
 
 
 def _lookup(cache: RecordCache, files: Files) -> tuple[tuple, Files, list]:
-    """Outcomes of the unchanged files, summed: ((count, problems, bookings), the stale files
-    by folder, their (rel, stamp))."""
+    """Outcomes of the unchanged files, summed: ((count, problems, their sessions packed), the
+    stale files by folder, their (rel, stamp))."""
     root = _core.root
     count, problems, bookings = 0, [], []
     stale_files: Files = {folder: [] for folder in files}
     stale: list[tuple[str, tuple]] = []
-    for folder, items in files.items():
-        for record_id, file in items:
-            rel = f"{folder}/{file.name}"
-            when = stamp(file)
-            outcome = cache.get(rel, when) if when is not None else None
-            if outcome is not None and (not outcome[3] or _photos_unchanged(root, outcome[3])):
-                count += outcome[0]
-                problems += outcome[1]
-                bookings += outcome[2]
-                continue
-            stale_files[folder].append((record_id, file))
-            stale.append((rel, when))
+    every = [(folder, record_id, file) for folder, items in files.items() for record_id, file in items]
+    # layout.record_files named each file: its id and .md
+    wanted = [(f"{folder}/{record_id}.md", stamp(file)) for folder, record_id, file in every]
+    for (folder, record_id, file), (rel, when), outcome in zip(every, wanted,
+                                                               cache.get_many(wanted)):
+        if outcome is not None and (not outcome[3] or _photos_unchanged(root, outcome[3])):
+            count += outcome[0]
+            problems += outcome[1]
+            if outcome[2]:
+                bookings.append(outcome[2])
+            continue
+        stale_files[folder].append((record_id, file))
+        stale.append((rel, when))
     return (count, problems, bookings), stale_files, stale
 
 
@@ -107,8 +126,13 @@ def _check_stale(cache: RecordCache, files: Files, stale: list[tuple[str, tuple]
 _CACHE: RecordCache | None = None   # loaded before the fork; each worker saves its own shards
 
 
-def _check_part(part: tuple[Files, list]) -> tuple[int, list[Problem], list[Booking]]:
-    return _check_stale(_CACHE, *part)
+def _check_part(part: tuple[Files, list]) -> tuple[int, list[Problem], list[Booking], dict, dict]:
+    """In a worker: ``_check_stale`` of its share; the sessions of the files whose outcome
+    could not be stored (a file unreadable as it was read: see RecordCache.put), which the
+    parent keeps with the sweep, as _sweep does; the bodies' removals worked out."""
+    count, problems, bookings = _check_stale(_CACHE, *part)
+    unstored = {rel: outcome[2] for rel, outcome in _CACHE.unstored.items()}
+    return count, problems, bookings, unstored, known_removals()
 
 
 def _can_fork() -> bool:
@@ -123,11 +147,10 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-def _by_shard(files: dict[str, list[tuple[str, Path]]], part: int, parts: int
-              ) -> dict[str, list[tuple[str, Path]]]:
+def _by_shard(files: Files, part: int, parts: int) -> Files:
     """The files whose cache shard belongs to ``part`` of ``parts``."""
     mine = set(range(part, SHARDS, parts))
-    return {folder: [(i, f) for i, f in items if shard_of(f"{folder}/{f.name}") in mine]
+    return {folder: [(i, f) for i, f in items if shard_of(f"{folder}/{i}.md") in mine]
             for folder, items in files.items()}
 
 
@@ -155,10 +178,13 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     if len(stale) < PARALLEL_FROM or workers < 2 or not _can_fork():
         kept = cache.load_extra(SWEEP)
         before = _sessions_before(cache, kept, stale)      # before their outcomes are replaced
+        learnt = _learn_removals(cache) if stale else None
         part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
         count += part_count
         problems.extend(part_problems)
         _sweep(cache, kept, bookings, part_bookings, before, problems)
+        if learnt is not None:
+            _keep_removals(cache, learnt, known_removals())
         return count, problems
     global _CACHE
     import multiprocessing                    # here: a re-check of a few files needs no workers
@@ -169,20 +195,47 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     parts = []
     for i in range(workers):
         mine = _by_shard(stale_files, i, workers)
-        rels = {f"{folder}/{f.name}" for folder, items in mine.items() for _, f in items}
+        rels = {f"{folder}/{record_id}.md" for folder, items in mine.items() for record_id, _ in items}
         parts.append((mine, [(rel, when) for rel, when in stale if rel in rels]))
     _CACHE = cache
+    fresh: list[Booking] = []
+    unstored: dict[str, bytes] = {}
+    learnt, removals = _learn_removals(cache), {}
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for part_count, part_problems, part_bookings in pool.map(_check_part, parts):
+            for part_count, part_problems, part_bookings, part_unstored, part_removals in \
+                    pool.map(_check_part, parts):
                 count += part_count
                 problems.extend(part_problems)
-                bookings += part_bookings
+                fresh += part_bookings
+                unstored.update(part_unstored)
+                removals.update(part_removals)
     finally:
         _CACHE = None
-    double_bookings([b if isinstance(b, Booking) else Booking._make(b) for b in bookings],
-                    problems)
+    _keep_removals(cache, learnt, removals)
+    clashes = Problems()
+    double_bookings(_unpack_all(bookings) + fresh, clashes)
+    problems.extend(clashes.items)
+    cache.save_extra(SWEEP, (clashes.items, unstored))     # this answer, for the next run
     return count, problems
+
+
+# --- what a body's suspect paragraphs lose, kept between runs ---------------------------------
+
+REMOVALS = "removals"
+
+
+def _learn_removals(cache: RecordCache) -> dict:
+    """The removals the last run kept, taken (records.markdown.learn_removals)."""
+    kept = cache.load_extra(REMOVALS) or {}
+    learn_removals(kept)
+    return kept
+
+
+def _keep_removals(cache: RecordCache, learnt: dict, now: dict) -> None:
+    """Keep ``now`` (the removals this run knows) for the next run, if they are new."""
+    if now.keys() - learnt.keys():
+        cache.save_extra(REMOVALS, dict(list({**learnt, **now}.items())[-REMOVALS_KEPT:]))
 
 
 # --- the double-booking sweep, kept between runs ---------------------------------------------
@@ -190,9 +243,9 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
 SWEEP = "sweep"
 
 
-def _sweep(cache: RecordCache, kept: tuple | None, known: list[tuple], fresh: list[Booking],
+def _sweep(cache: RecordCache, kept: tuple | None, known: list[bytes], fresh: list[Booking],
            before: dict[str, list | None], problems: Problems) -> None:
-    """:func:`check.double_bookings` over the unchanged files' sessions (``known``, as tuples)
+    """:func:`check.double_bookings` over the unchanged files' sessions (``known``, packed)
     and the re-read files' (``fresh``): the last run's answer (``kept``) when every re-read
     file holds the sessions that run saw (``before``). A re-check after an edited description
     then neither builds nor sweeps 12,000 sessions (5,000 courses)."""
@@ -201,7 +254,7 @@ def _sweep(cache: RecordCache, kept: tuple | None, known: list[tuple], fresh: li
         found = kept[0]
     else:
         checked = Problems()
-        double_bookings([Booking._make(b) for b in known] + fresh, checked)
+        double_bookings(_unpack_all(known) + fresh, checked)
         problems.extend(checked.items)
         found = checked.items
     # kept with the sessions of the files whose outcome was too new to be stored (an editor
@@ -219,10 +272,10 @@ def _sessions_before(cache: RecordCache, kept: tuple | None, stale: list[tuple[s
     before: dict[str, list | None] = {}
     for rel, _ in stale:
         if rel in unstored:
-            before[rel] = unstored[rel]
+            before[rel] = _unpack(unstored[rel])
         else:
             outcome = cache.previous(rel)
-            before[rel] = None if outcome is None else outcome[2]
+            before[rel] = None if outcome is None else _unpack(outcome[2])
     return before
 
 

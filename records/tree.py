@@ -207,11 +207,11 @@ def source_line(record: Record, *loc) -> int:
 
 # --- one reader per kind of file ------------------------------------------------------------
 
-def _rel(root: Path, file: Path) -> str:
+def _rel(root: Path, file: str | Path) -> str:
     base, path = _prefix(str(root)), str(file)
     if os.sep == "/" and path.startswith(base):      # thousands of files a load
         return path[len(base):]
-    return file.relative_to(root).as_posix()
+    return Path(file).relative_to(root).as_posix()
 
 
 @functools.lru_cache(maxsize=8)
@@ -234,7 +234,7 @@ def _check_one(model: type[Record], data: Any, record_id: str, path: str, line: 
     return _keep(record, record_id, path, own)
 
 
-def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path,
+def _markdown_record(root: Path, model: type[Record], record_id: str, file: str,
                      body_required: bool) -> tuple[Record | None, list, list]:
     """Read and validate one Markdown record: (the record or None, its own problems, its
     incomplete records: the fields that were valid, for cross-checks)."""
@@ -257,7 +257,7 @@ def _markdown_record(root: Path, model: type[Record], record_id: str, file: Path
     return record, problems.items, incomplete
 
 
-def _cached(cache: RecordCache | None, root: Path, file: Path, read, rel: str | None = None
+def _cached(cache: RecordCache | None, root: Path, file: str | Path, read, rel: str | None = None
             ) -> tuple[Any, list, list]:
     """``read()``'s outcome for ``file`` (``rel``: its path from ``root``, if known), from
     the cache while the file is unchanged."""
@@ -273,7 +273,7 @@ def _cached(cache: RecordCache | None, root: Path, file: Path, read, rel: str | 
     return outcome
 
 
-def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, Path]],
+def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str, str]],
                          cache: RecordCache | None = None, folder: str | None = None
                          ) -> tuple[dict[str, Record], list, list]:
     """Read and validate some Markdown records of ``folder`` (relative to ``root``): (valid
@@ -386,7 +386,7 @@ def _board(root: Path, problems: Problems, incomplete: list) -> list[BoardMember
     return members
 
 
-def _school(root: Path, school_id: str, file: Path) -> tuple[School | None, list, list]:
+def _school(root: Path, school_id: str, file: str) -> tuple[School | None, list, list]:
     problems, incomplete = Problems(), []
     doc = read_yaml(file, _rel(root, file), problems)
     if doc.data is None:
@@ -435,7 +435,7 @@ MARKDOWN_KINDS: dict[str, type[Record]] = {
     "content/pages": FreePage}
 
 
-def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, Path]]]:
+def markdown_files(root: Path, problems: Problems) -> dict[str, list[tuple[str, str]]]:
     """folder -> (id, file) of every Markdown record, listed without reading them."""
     return {folder: record_files(root, folder, ".md", problems) for folder in MARKDOWN_KINDS}
 
@@ -470,7 +470,7 @@ def load_core(root: Path, problems: Problems, *, cache: bool = True,
                                             incomplete))
 
 
-def add_documents(records: Records, files: dict[str, list[tuple[str, Path]]], problems: Problems,
+def add_documents(records: Records, files: dict[str, list[tuple[str, str]]], problems: Problems,
                   cache: RecordCache | None = None) -> None:
     """Read and validate the given Markdown records into ``records`` (through ``cache``)."""
     found = {}

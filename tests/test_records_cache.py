@@ -5,6 +5,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 import records
 from records import cache as record_cache
 from test_records import COURSE, SLE, make_tree
@@ -36,6 +38,60 @@ def test_a_warm_check_gives_the_same_answer_and_sees_an_edit(tmp_path):
     assert _check(root) == first
     (root / "courses/maths-science.md").write_text(COURSE, encoding="utf-8")      # fixed
     assert _check(root) == []
+
+
+RECHECK_SCRIPT = """
+import sys
+import records
+found = [str(p) for p in records.check(sys.argv[1])[1]]
+print(repr(("markdown" in sys.modules, found)))
+"""
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_a_suspect_paragraph_is_worked_out_once_and_kept_between_checks(tmp_path, parallel):
+    """What a body's suspect paragraph loses is kept under .cache/: a `check` in a new
+    process, after an edit elsewhere in the file, gives the same warning at the right line
+    without loading Python-Markdown; a new paragraph is worked out, and a damaged kept file
+    is only a slower check."""
+    import ast
+    import subprocess
+    import sys
+    hostile = COURSE.replace("What we do.", "What we do <by email>, & more.")
+    root = make_tree(tmp_path, {"courses/maths-science.md": hostile})
+    if parallel:
+        for i in range(3):
+            (root / f"courses/part-{i}.md").write_text(hostile.replace(
+                "venue: centre", "venue: online").replace("[zoe-angstrom]", "[]").replace(
+                "title: ", f"title: Part {i} of ", 1), encoding="utf-8")
+    _age(root)
+    course = root / "courses/maths-science.md"
+    env = {**os.environ, "PYTHONPATH": str(Path(records.__file__).parent.parent)}
+    prelude = ("from records import parallel_check\nparallel_check.PARALLEL_FROM = 2\n"
+               if parallel else "")
+
+    def check_in_a_new_process() -> tuple[bool, list[str]]:
+        done = subprocess.run([sys.executable, "-c", prelude + RECHECK_SCRIPT, str(root)],
+                              env=env, capture_output=True, text=True, check=True)
+        return ast.literal_eval(done.stdout)
+
+    loaded, cold = check_in_a_new_process()            # with workers: rendered in them
+    assert loaded is not parallel and any("<by>" in p for p in cold), cold
+    course.write_text(hostile.replace("summary: ", "# moved down a line\nsummary: Now "),
+                      encoding="utf-8")
+    loaded, warm = check_in_a_new_process()
+    assert not loaded, "the paragraph's removals came from .cache/"
+    assert warm == [str(p) for p in records.check(root, cache=False)[1]]
+    assert [p.split(":")[1] for p in warm if "<by>" in p and "maths" in p] == \
+        [str(int(p.split(":")[1]) + 1) for p in cold if "<by>" in p and "maths" in p]
+    course.write_text(hostile + "\nSee <iframe src=x></iframe>.\n", encoding="utf-8")
+    loaded, new = check_in_a_new_process()
+    assert loaded and any("<iframe>" in p for p in new), new
+    for kept in (root / ".cache").rglob("check-removals.pickle"):
+        kept.write_bytes(b"not a pickle")
+    course.write_text(hostile, encoding="utf-8")
+    loaded, again = check_in_a_new_process()
+    assert loaded and again == cold
 
 
 def test_an_edit_of_the_same_size_within_the_same_second_is_seen(tmp_path):
@@ -195,10 +251,17 @@ def test_a_warm_load_gives_the_same_records_and_body_warnings_and_sees_an_edit(t
     assert "<by" not in edited.courses["maths-science"].body
 
 
-def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_path):
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_path, monkeypatch,
+                                                                         parallel):
     """`check` keeps its last double-booking answer and reuses it while no file's sessions
-    changed: after every edit below, the cached check says what a check without cache says."""
+    changed: after every edit below, the cached check says what a check without cache says.
+    With workers, the unchanged files' sessions come from the cache (packed) and the edited
+    file's from a worker."""
     from test_records import DOUBLE
+    if parallel:
+        from records import parallel_check
+        monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
     root = make_tree(tmp_path, {"courses/another.md": DOUBLE})
     another, course = root / "courses/another.md", root / "courses/maths-science.md"
 
@@ -227,11 +290,17 @@ def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_pat
     assert (root / ".cache").is_dir()
 
 
-def test_the_kept_sweep_is_right_when_checks_follow_saves_at_once(tmp_path):
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_the_kept_sweep_is_right_when_checks_follow_saves_at_once(tmp_path, monkeypatch,
+                                                                  parallel):
     """An editor checks right after saving: the saved file's outcome is too new to be
-    stored, so the kept sweep remembers its sessions itself. Saves that move and keep
-    sessions, each checked at once, against a check without cache."""
+    stored, so the kept sweep remembers its sessions itself (with workers, as they send
+    them back). Saves that move and keep sessions, each checked at once, against a check
+    without cache."""
     from test_records import DOUBLE
+    if parallel:
+        from records import parallel_check
+        monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
     root = make_tree(tmp_path, {"courses/another.md": DOUBLE})
     _age(root)
     assert _check(root)                                   # every outcome stored
