@@ -265,11 +265,16 @@ def _cached(cache: RecordCache | None, root: Path, file: str | Path, read, rel: 
         return read()
     rel, when = rel or _rel(root, file), stamp(file)
     outcome = cache.get(rel, when) if when is not None else None
-    if outcome is None:
-        content = file_bytes(file) if when is not None and racy(when) else None   # before reading
-        outcome = read()
-        if when is not None:
-            cache.put(rel, when, outcome, content)
+    return _read_into(cache, file, rel, when, read) if outcome is None else outcome
+
+
+def _read_into(cache: RecordCache, file: str | Path, rel: str, when: tuple | None, read
+               ) -> tuple[Any, list, list]:
+    """``read()``'s outcome for a file the cache has no outcome of, kept in the cache."""
+    content = file_bytes(file) if when is not None and racy(when) else None   # before reading
+    outcome = read()
+    if when is not None:
+        cache.put(rel, when, outcome, content)
     return outcome
 
 
@@ -282,11 +287,19 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
     out, incomplete = {}, []
     body_field = model.model_fields.get("body")
     body_required = body_field is not None and body_field.is_required()
-    for record_id, file in items:
-        # layout.record_files named the file: its id and .md (no path arithmetic per file)
-        rel = f"{folder}/{record_id}.md" if folder else None
-        record, found, partial = _cached(cache, root, file, lambda: _markdown_record(
-            root, model, record_id, file, body_required), rel)
+    # layout.record_files named each file: its id and .md (no path arithmetic per file)
+    rels = [f"{folder}/{record_id}.md" if folder else _rel(root, file) for record_id, file in items]
+    if cache is None:
+        stamps, kept = [None] * len(items), [None] * len(items)
+    else:                             # thousands of files on every save: one look-up loop
+        stamps = [stamp(file) for _, file in items]
+        kept = cache.get_many(list(zip(rels, stamps)))
+    for (record_id, file), rel, when, outcome in zip(items, rels, stamps, kept):
+        if outcome is None:
+            read = functools.partial(_markdown_record, root, model, record_id, file,
+                                     body_required)
+            outcome = read() if cache is None else _read_into(cache, file, rel, when, read)
+        record, found, partial = outcome
         problems += found
         incomplete += partial
         if record is not None:
