@@ -38,17 +38,21 @@ SETTLE_SECONDS = 2.0
 
 @functools.lru_cache(maxsize=1)
 def _code_key() -> str:
-    """Changes when anything that shapes an outcome changes: our code, pydantic, PyYAML, and
-    what a body's warnings depend on: Python-Markdown and nh3."""
+    """Changes when anything that shapes an outcome changes: our code, pydantic, PyYAML,
+    python-frontmatter (which splits a record into fields and body), and what a body's
+    warnings depend on: Python-Markdown and nh3."""
     import importlib.util
+    import frontmatter
     import nh3
     import pydantic
     import yaml
     digest = hashlib.sha256(f"{sys.version}|{pydantic.VERSION}|{yaml.__version__}|"
                             f"{nh3.__version__}".encode())
-    # Python-Markdown's version without importing it (20 ms a re-check may not need)
+    # Python-Markdown's version without importing it (20 ms a re-check may not need);
+    # python-frontmatter has no version attribute: its source
     spec = importlib.util.find_spec("markdown")
     sources = [Path(spec.origin).with_name("__meta__.py")] if spec and spec.origin else []
+    sources += sorted(Path(frontmatter.__file__).parent.glob("*.py"))
     package = Path(__file__).resolve().parent
     for source in sources + sorted(package.glob("*.py")):
         digest.update(source.name.encode())
@@ -121,6 +125,13 @@ class RecordCache:
             else:
                 out.append(entry[1])
         return out
+
+    def forget(self, rel: str) -> None:
+        """Drop what is stored for ``rel`` (saved without it)."""
+        index = shard_of(rel, self.shards)
+        if self._shard(index).pop(rel, None) is not None:
+            self._dirty.add(index)
+        self._seen[index].discard(rel)
 
     def previous(self, rel: str) -> Any:
         """The outcome stored for ``rel`` whatever its stamp (what the file gave last time)."""

@@ -38,8 +38,9 @@ def fingerprint(core: Records) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def _photos_unchanged(root: Path, photos: list[tuple[str, bool]]) -> bool:
-    return all((root / "content" / photo).is_file() == there for photo, there in photos)
+def _photos_unchanged(root: Path, photos: list[tuple[str, tuple | None]]) -> bool:
+    """Whether each picture an outcome checked is as it was: its stamp (None: no file)."""
+    return all(stamp(os.path.join(root, "content", photo)) == then for photo, then in photos)
 
 
 def _outcomes(records: Records, problems: Problems, bookings: list[Booking],
@@ -47,7 +48,7 @@ def _outcomes(records: Records, problems: Problems, bookings: list[Booking],
     """Split one part's results by file: rel -> (valid, problems, bookings, photos)."""
     valid = {r.path for kind in (records.sles, records.courses, records.editions, records.pages)
              for r in kind.values()} | {n.path for n in records.news}
-    photos = {s.path: [(s.photo, (records.root / "content" / s.photo).is_file())]
+    photos = {s.path: [(s.photo, stamp(os.path.join(records.root, "content", s.photo)))]
               for s in records.sles.values() if s.photo}
     by_path: dict[str, list] = {rel: [] for rel, _ in stale}
     for problem in problems:
@@ -117,6 +118,8 @@ def _check_stale(cache: RecordCache, files: Files, stale: list[tuple[str, tuple]
     for rel, when in stale:
         if when is not None:
             cache.put(rel, when, outcomes[rel], contents.get(rel))
+        else:       # gone or unreadable as it was listed: what it held before is no answer
+            cache.forget(rel)       # (nor are its sessions, which the kept sweep compares)
     cache.save()
     count = len(records.sles) + len(records.courses) + len(records.news) + len(records.editions) \
         + len(records.pages)
@@ -179,10 +182,12 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
         kept = cache.load_extra(SWEEP)
         before = _sessions_before(cache, kept, stale)      # before their outcomes are replaced
         learnt = _learn_removals(cache) if stale else None
+        if stale:
+            _drop_sweep(cache)
         part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
         count += part_count
         problems.extend(part_problems)
-        _sweep(cache, kept, bookings, part_bookings, before, problems)
+        _sweep(cache, kept, bookings, part_bookings, before, problems, saved=not stale)
         if learnt is not None:
             _keep_removals(cache, learnt, known_removals())
         return count, problems
@@ -198,6 +203,7 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
         rels = {f"{folder}/{record_id}.md" for folder, items in mine.items() for record_id, _ in items}
         parts.append((mine, [(rel, when) for rel, when in stale if rel in rels]))
     _CACHE = cache
+    _drop_sweep(cache)
     fresh: list[Booking] = []
     unstored: dict[str, bytes] = {}
     learnt, removals = _learn_removals(cache), {}
@@ -243,12 +249,20 @@ def _keep_removals(cache: RecordCache, learnt: dict, now: dict) -> None:
 SWEEP = "sweep"
 
 
+def _drop_sweep(cache: RecordCache) -> None:
+    """Forget the kept sweep before the shards change: a check stopped after saving them
+    (Ctrl-C, a worker killed) leaves no sweep that the next check could take as the answer
+    for files whose sessions it never saw. The check that finishes keeps its own."""
+    cache.save_extra(SWEEP, None)
+
+
 def _sweep(cache: RecordCache, kept: tuple | None, known: list[bytes], fresh: list[Booking],
-           before: dict[str, list | None], problems: Problems) -> None:
+           before: dict[str, list | None], problems: Problems, *, saved: bool = True) -> None:
     """:func:`check.double_bookings` over the unchanged files' sessions (``known``, packed)
     and the re-read files' (``fresh``): the last run's answer (``kept``) when every re-read
     file holds the sessions that run saw (``before``). A re-check after an edited description
-    then neither builds nor sweeps 12,000 sessions (5,000 courses)."""
+    then neither builds nor sweeps 12,000 sessions (5,000 courses). ``saved``: whether
+    ``kept`` is still on disk (see _drop_sweep)."""
     if kept is not None and _same_sessions(fresh, before):
         problems.extend(kept[0])
         found = kept[0]
@@ -260,7 +274,7 @@ def _sweep(cache: RecordCache, kept: tuple | None, known: list[bytes], fresh: li
     # kept with the sessions of the files whose outcome was too new to be stored (an editor
     # checks right after saving): the next run compares with those, not the cache's older ones
     unstored = {rel: outcome[2] for rel, outcome in cache.unstored.items()}
-    if kept is None or found is not kept[0] or unstored != kept[1]:
+    if not saved or kept is None or found is not kept[0] or unstored != kept[1]:
         cache.save_extra(SWEEP, (found, unstored))
 
 

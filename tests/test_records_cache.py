@@ -291,6 +291,84 @@ def test_the_double_booking_sweep_kept_between_runs_gives_a_fresh_answer(tmp_pat
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_a_check_stopped_after_saving_the_files_outcomes_leaves_no_old_sweep(
+        tmp_path, monkeypatch, parallel):
+    """Ctrl-C (or a killed worker) after the edited file's outcome was saved but before the
+    new double-booking answer was: the next check, with nothing left to read, must not give
+    the answer from before the edit."""
+    from records import parallel_check
+    from test_records import DOUBLE
+    if parallel:
+        monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    root = make_tree(tmp_path, {"courses/another.md": DOUBLE})
+    _age(root)
+    assert sum("double booking" in p for p in _check(root)) == 2
+    another = root / "courses/another.md"
+    another.write_text(DOUBLE.replace('start: "15:00"', 'start: "16:00"'), encoding="utf-8")
+    _age(root)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel_check, "_sweep" if not parallel else "double_bookings", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        records.check(root)
+    monkeypatch.undo()
+    found = _check(root)
+    assert found == [str(p) for p in records.check(root, cache=False)[1]]
+    assert not any("double booking" in p for p in found), found
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000"
+                    "000c49444154789c63f8cfc0000003010100c9fe92ef0000000049454e44ae426082")
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_a_file_gone_while_checked_is_not_answered_from_before(tmp_path, monkeypatch, parallel):
+    """A course renamed away between the listing and the reading (an editor's tool saving,
+    a pull) and back, with its old time: the check then had no sessions of it, and the next
+    check must not take the sweep of that moment, nor the file's old outcome, as the answer."""
+    from records import parallel_check
+    from test_records import DOUBLE
+    if parallel:
+        monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    root = make_tree(tmp_path / "tree", {"courses/another.md": DOUBLE})
+    _age(root)
+    clashes = _check(root)
+    assert sum("double booking" in p for p in clashes) == 2
+    listed, away = parallel_check.markdown_files, tmp_path / "away.md"
+
+    def listed_then_moved(root_, problems):
+        files = listed(root_, problems)
+        os.rename(root / "courses/another.md", away)
+        return files
+
+    monkeypatch.setattr(parallel_check, "markdown_files", listed_then_moved)
+    assert not any("double booking" in p for p in _check(root))
+    monkeypatch.setattr(parallel_check, "markdown_files", listed)
+    os.rename(away, root / "courses/another.md")                       # back, its time kept
+    assert _check(root) == [str(p) for p in records.check(root, cache=False)[1]] == clashes
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
+def test_an_sles_photo_replaced_under_the_same_name_is_checked_again(tmp_path, monkeypatch,
+                                                                     parallel):
+    if parallel:
+        from records import parallel_check
+        monkeypatch.setattr(parallel_check, "PARALLEL_FROM", 1)
+    root = make_tree(tmp_path, {"content/sles/zoe-angstrom.md": SLE.replace(
+        "school:", "photo: sles/zoe.png\nschool:")})
+    photo = root / "content/sles/zoe.png"
+    photo.write_bytes(PNG)
+    _age(root)
+    assert _check(root) == []
+    photo.write_text("not a picture at all", encoding="utf-8")
+    found = _check(root)
+    assert found == [str(p) for p in records.check(root, cache=False)[1]]
+    assert [p.split(":")[0] for p in found] == ["content/sles/zoe-angstrom.md"], found
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["one-process", "workers"])
 def test_the_kept_sweep_is_right_when_checks_follow_saves_at_once(tmp_path, monkeypatch,
                                                                   parallel):
     """An editor checks right after saving: the saved file's outcome is too new to be
