@@ -68,8 +68,8 @@ def _pack(bookings: list[tuple]) -> bytes:
     return pickle.dumps(bookings, protocol=pickle.HIGHEST_PROTOCOL) if bookings else b""
 
 
-def _unpack(packed: bytes | None) -> list[tuple] | None:
-    return None if packed is None else pickle.loads(packed) if packed else []
+def _unpack(packed: bytes) -> list[tuple]:
+    return pickle.loads(packed) if packed else []
 
 
 def _unpack_all(packed: list[bytes]) -> list[Booking]:
