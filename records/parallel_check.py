@@ -166,7 +166,6 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
         records, problems = load_tree(root, cache=cache)
         return 0, problems
     files = markdown_files(root, problems)
-    total = sum(len(items) for items in files.values())
     workers = _workers()
     core = load_core(root, problems, cache=cache)
     core.ids.update({folder: {record_id for record_id, _ in items} for folder, items in files.items()})
@@ -179,24 +178,41 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
     count += known
     problems.extend(known_problems)
     if len(stale) < PARALLEL_FROM or workers < 2 or not _can_fork():
-        kept = cache.load_extra(SWEEP)
-        before = _sessions_before(cache, kept, stale)      # before their outcomes are replaced
-        learnt = _learn_removals(cache) if stale else None
-        if stale:
-            _drop_sweep(cache)
-        part_count, part_problems, part_bookings = _check_stale(cache, stale_files, stale)
-        count += part_count
-        problems.extend(part_problems)
-        _sweep(cache, kept, bookings, part_bookings, before, problems, saved=not stale)
-        if learnt is not None:
-            _keep_removals(cache, learnt, known_removals())
-        return count, problems
+        count += _check_here(cache, stale_files, stale, bookings, problems)
+    else:
+        count += _check_in_workers(cache, stale_files, stale, bookings, problems,
+                                   min(workers, SHARDS))
+    return count, problems
+
+
+def _check_here(cache: RecordCache, stale_files: Files, stale: list, known: list[bytes],
+                problems: Problems) -> int:
+    """Check the stale files in this process (a re-check): the double-booking sweep is the
+    last run's while no session changed. Returns the number of valid records read."""
+    kept = cache.load_extra(SWEEP)
+    before = _sessions_before(cache, kept, stale)      # before their outcomes are replaced
+    learnt = None
+    if stale:
+        learnt = _learn_removals(cache)
+        _drop_sweep(cache)
+    count, found, fresh = _check_stale(cache, stale_files, stale)
+    problems.extend(found)
+    _sweep(cache, kept, known, fresh, before, problems, saved=not stale)
+    if learnt is not None:
+        _keep_removals(cache, learnt, known_removals())
+    return count
+
+
+def _check_in_workers(cache: RecordCache, stale_files: Files, stale: list, known: list[bytes],
+                      problems: Problems, workers: int) -> int:
+    """Check the stale files (thousands) in ``workers`` forked processes, each with whole
+    shards of the cache; then the double-booking sweep over all sessions, kept for the next
+    run. Returns the number of valid records read."""
     global _CACHE
     import multiprocessing                    # here: a re-check of a few files needs no workers
     from concurrent.futures import ProcessPoolExecutor
     for model in MARKDOWN_KINDS.values():     # validators made once, before the fork, not in
         model.model_rebuild()                 # each worker (the models are built on first use)
-    workers = min(workers, SHARDS)
     parts = []
     for i in range(workers):
         mine = _by_shard(stale_files, i, workers)
@@ -204,9 +220,8 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
         parts.append((mine, [(rel, when) for rel, when in stale if rel in rels]))
     _CACHE = cache
     _drop_sweep(cache)
-    fresh: list[Booking] = []
-    unstored: dict[str, bytes] = {}
-    learnt, removals = _learn_removals(cache), {}
+    count, fresh, unstored, removals = 0, [], {}, {}
+    learnt = _learn_removals(cache)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             for part_count, part_problems, part_bookings, part_unstored, part_removals in \
@@ -220,10 +235,10 @@ def check_tree_fast(root: Path | str, *, cache: bool = True) -> tuple[int, Probl
         _CACHE = None
     _keep_removals(cache, learnt, removals)
     clashes = Problems()
-    double_bookings(_unpack_all(bookings) + fresh, clashes)
+    double_bookings(_unpack_all(known) + fresh, clashes)
     problems.extend(clashes.items)
     cache.save_extra(SWEEP, (clashes.items, unstored))     # this answer, for the next run
-    return count, problems
+    return count
 
 
 # --- what a body's suspect paragraphs lose, kept between runs ---------------------------------
