@@ -126,6 +126,13 @@ class RecordCache:
                 out.append(entry[1])
         return out
 
+    def look_up(self, files: list[tuple[str, str | Path]]) -> list[tuple[tuple | None, Any]]:
+        """(stamp, stored outcome or None) for each (rel, path): every file stat'ed and looked
+        up in one pass (a re-check or a preview's load asks for thousands)."""
+        stamps = [stamp(path) for _, path in files]
+        return list(zip(stamps, self.get_many([(rel, when) for (rel, _), when
+                                               in zip(files, stamps)])))
+
     def forget(self, rel: str) -> None:
         """Drop what is stored for ``rel`` (saved without it)."""
         index = shard_of(rel, self.shards)

@@ -88,9 +88,9 @@ def _lookup(cache: RecordCache, files: Files) -> tuple[tuple, Files, list]:
     stale: list[tuple[str, tuple]] = []
     every = [(folder, record_id, file) for folder, items in files.items() for record_id, file in items]
     # layout.record_files named each file: its id and .md
-    wanted = [(f"{folder}/{record_id}.md", stamp(file)) for folder, record_id, file in every]
-    for (folder, record_id, file), (rel, when), outcome in zip(every, wanted,
-                                                               cache.get_many(wanted)):
+    rels = [f"{folder}/{record_id}.md" for folder, record_id, _ in every]
+    found = cache.look_up([(rel, file) for rel, (_, _, file) in zip(rels, every)])
+    for (folder, record_id, file), rel, (when, outcome) in zip(every, rels, found):
         if outcome is not None and (not outcome[3] or _photos_unchanged(root, outcome[3])):
             count += outcome[0]
             problems += outcome[1]

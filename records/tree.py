@@ -289,12 +289,9 @@ def _read_markdown_files(root: Path, model: type[Record], items: list[tuple[str,
     body_required = body_field is not None and body_field.is_required()
     # layout.record_files named each file: its id and .md (no path arithmetic per file)
     rels = [f"{folder}/{record_id}.md" if folder else _rel(root, file) for record_id, file in items]
-    if cache is None:
-        stamps, kept = [None] * len(items), [None] * len(items)
-    else:                             # thousands of files on every save: one look-up loop
-        stamps = [stamp(file) for _, file in items]
-        kept = cache.get_many(list(zip(rels, stamps)))
-    for (record_id, file), rel, when, outcome in zip(items, rels, stamps, kept):
+    found = [(None, None)] * len(items) if cache is None else \
+        cache.look_up([(rel, file) for rel, (_, file) in zip(rels, items)])
+    for (record_id, file), rel, (when, outcome) in zip(items, rels, found):
         if outcome is None:
             read = functools.partial(_markdown_record, root, model, record_id, file,
                                      body_required)
